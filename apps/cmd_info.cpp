@@ -1,0 +1,77 @@
+// `neuralom info`: what this build is and what it will run on.
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include <ATen/Parallel.h>
+#include <cxxopts.hpp>
+
+#include "commands.h"
+#include "neuralom/errors.h"
+#include "neuralom/log.h"
+#include "neuralom/runtime.h"
+#include "neuralom/version.h"
+
+namespace neuralom::app {
+
+int run_info(int argc, char** argv) {
+  cxxopts::Options options("neuralom info", "Print version, LibTorch, CUDA devices, threads and BLAS.");
+  options.add_options()
+      ("threads", "intra-op threads to configure (default: all hardware threads)",
+       cxxopts::value<int>()->default_value("0"))
+      ("log-level", "trace|debug|info|warn|error|off (default: $NEURALOM_LOG_LEVEL or info)",
+       cxxopts::value<std::string>()->default_value(""))
+      ("h,help", "show this help");
+  cxxopts::ParseResult args;
+  try {
+    args = options.parse(argc, argv);
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw ConfigError(std::string(e.what()) + " (see `neuralom info --help`)");
+  }
+  if (args.count("help") != 0U) {
+    std::cout << options.help() << "\n";
+    return kExitOk;
+  }
+  init_logging(args["log-level"].as<std::string>());
+  const int threads = configure_threads(args["threads"].as<int>());
+
+  const VersionInfo v = version_info();
+  const BlasInfo blas = detect_blas();
+  const auto devices = cuda_devices();
+
+  std::ostringstream out;
+  const auto row = [&out](const char* key, const std::string& value) {
+    out << "  " << std::left << std::setw(18) << key << value << "\n";
+  };
+  out << "neuralom " << v.version << "\n";
+  row("git revision", v.git_revision);
+  row("build", v.build_type + ", " + v.compiler);
+  row("LibTorch", v.torch_version + (v.torch_cuda ? " (CUDA build)" : " (CPU build)"));
+  if (devices.empty()) {
+    row("CUDA", "not available");
+  } else {
+    row("CUDA", std::to_string(devices.size()) + " device(s)");
+    for (const auto& d : devices) {
+      std::ostringstream line;
+      line << "cuda:" << d.index;
+      if (!d.name.empty()) line << "  " << d.name;
+      if (d.memory_gib > 0) line << "  " << std::fixed << std::setprecision(1) << d.memory_gib << " GiB";
+      row("", line.str());
+    }
+  }
+  row("intra-op threads", std::to_string(threads) + " (hardware threads: " +
+                               std::to_string(hardware_threads()) + ")");
+  row("inter-op threads", std::to_string(at::get_num_interop_threads()));
+  std::string blas_line = blas.name;
+  if (!blas.library_path.empty()) blas_line += " (" + blas.library_path + ")";
+  row("BLAS", blas_line);
+  if (!blas.detail.empty()) row("BLAS config", blas.detail);
+  if (blas.threads > 0) row("BLAS threads", std::to_string(blas.threads));
+  if (blas.is_reference) {
+    row("warning", "reference BLAS is ~50x slower; install libopenblas0-pthread (scripts/setup.sh does)");
+  }
+  std::cout << out.str();
+  return kExitOk;
+}
+
+}  // namespace neuralom::app

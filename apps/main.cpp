@@ -1,0 +1,50 @@
+// `neuralom`: the command-line front end. It only dispatches to subcommands and turns exceptions
+// into exit codes (see neuralom/errors.h); all logic lives in the neuralom library.
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+#include "neuralom/errors.h"
+#include "neuralom/version.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: neuralom <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  info        version, LibTorch, CUDA devices, threads and BLAS in use\n"
+    "\n"
+    "Run `neuralom <command> --help` for the options of a command.\n"
+    "Options: --version, --help\n";
+
+int dispatch(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::cout << kUsage;
+    return argc < 2 ? neuralom::kExitBadInput : neuralom::kExitOk;
+  }
+  const std::string command = argv[1];
+  if (command == "--version" || command == "version") {
+    std::cout << neuralom::version_line() << "\n";
+    return neuralom::kExitOk;
+  }
+  if (command == "info") return neuralom::app::run_info(argc - 1, argv + 1);
+  std::cerr << "neuralom: unknown command '" << command << "'\n\n" << kUsage;
+  return neuralom::kExitBadInput;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const neuralom::Error& e) {
+    std::cerr << "neuralom: error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "neuralom: internal error: " << e.what() << "\n";
+    return neuralom::kExitInternal;
+  }
+}

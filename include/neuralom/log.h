@@ -1,0 +1,14 @@
+// Logging set-up. Logs go to stderr through spdlog; stdout is reserved for results.
+#pragma once
+
+#include <string>
+
+namespace neuralom {
+
+/// Installs the default stderr logger (idempotent) and sets its level.
+///
+/// `level` is one of trace, debug, info, warn, error, critical, off. An empty `level` takes the
+/// environment variable NEURALOM_LOG_LEVEL, else "info". Throws ConfigError on an unknown name.
+void init_logging(const std::string& level = "");
+
+}  // namespace neuralom

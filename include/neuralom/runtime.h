@@ -1,0 +1,44 @@
+// The compute runtime: threads, the BLAS library actually loaded, and compute devices.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+
+namespace neuralom {
+
+/// The BLAS implementation found in the running process.
+struct BlasInfo {
+  std::string name;          ///< "OpenBLAS", "MKL", "BLIS", "reference BLAS" or "unknown"
+  std::string library_path;  ///< resolved path of the loaded BLAS shared object ("" if none found)
+  std::string detail;        ///< e.g. OpenBLAS's config string ("OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64")
+  int threads = 0;           ///< the BLAS library's own thread count (0 if it cannot be queried)
+  bool is_reference = false; ///< the slow Netlib reference implementation
+};
+
+/// Inspects the shared objects loaded into this process. Never throws.
+BlasInfo detect_blas();
+
+/// Sets LibTorch's intra-op thread count and, where the loaded BLAS allows it, the BLAS thread
+/// count to `threads`. `threads <= 0` means all hardware threads. Returns the count applied.
+int configure_threads(int threads);
+
+/// Number of hardware threads (at least 1).
+int hardware_threads();
+
+/// One CUDA device as LibTorch sees it.
+struct CudaDevice {
+  int index = 0;
+  std::string name;       ///< device name, or "" in a build without CUDA headers
+  double memory_gib = 0;  ///< total memory, 0 if unknown
+};
+
+/// Visible CUDA devices (empty without CUDA). Never throws.
+std::vector<CudaDevice> cuda_devices();
+
+/// Resolves a device request: "auto" (CUDA if available, else CPU with a warning), "cpu", "cuda",
+/// "cuda:N". Throws ConfigError for malformed names or unavailable devices.
+c10::Device select_device(const std::string& request);
+
+}  // namespace neuralom

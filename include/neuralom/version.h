@@ -1,0 +1,23 @@
+// Version and build information of this neuralom build.
+#pragma once
+
+#include <string>
+
+namespace neuralom {
+
+struct VersionInfo {
+  std::string version;        ///< project version, e.g. "0.1.0"
+  std::string git_revision;   ///< `git describe` at configure time, or "unknown"
+  std::string build_type;     ///< CMake build type
+  std::string compiler;       ///< compiler id and version
+  std::string torch_version;  ///< LibTorch version the binary was compiled against
+  bool torch_cuda = false;    ///< whether that LibTorch was built with CUDA
+};
+
+/// Build information. Never throws.
+VersionInfo version_info();
+
+/// One line for `--version`: "neuralom 0.1.0 (git abc123, LibTorch 1.13.1, CPU)".
+std::string version_line();
+
+}  // namespace neuralom
