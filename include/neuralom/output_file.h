@@ -1,0 +1,41 @@
+// Output files appear only when complete. Each is written under a temporary name in the target
+// directory ("<name>.partial") and renamed into place by commit(); an abandoned one is deleted, so
+// an interrupted run never leaves a file that looks complete.
+#pragma once
+
+#include <string>
+
+namespace neuralom {
+
+/// Creates `dir` (and parents) if needed and checks that a file can be created in it.
+/// Throws OutputError ("cannot write to <dir>: <reason>").
+void ensure_output_directory(const std::string& dir);
+
+/// A file being written under a temporary name.
+class PendingFile {
+ public:
+  /// Reserves "<final_path>.partial"; removes a stale one left by an earlier crash.
+  /// Throws OutputError if the directory does not exist or is not writable.
+  explicit PendingFile(std::string final_path);
+  ~PendingFile();  ///< deletes the temporary file unless committed
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+  PendingFile(PendingFile&&) noexcept;
+  PendingFile& operator=(PendingFile&&) noexcept;
+
+  const std::string& temp_path() const { return temp_path_; }
+  const std::string& final_path() const { return final_path_; }
+
+  /// Renames the temporary file to the final path (atomically replacing it). Throws OutputError.
+  void commit();
+
+ private:
+  std::string final_path_;
+  std::string temp_path_;
+  bool committed_ = false;
+};
+
+/// Writes `content` to `path` through a PendingFile. Throws OutputError.
+void write_text_file(const std::string& path, const std::string& content);
+
+}  // namespace neuralom
