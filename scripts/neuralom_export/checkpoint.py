@@ -1,0 +1,127 @@
+"""Reading reference checkpoints and loading them strictly into a ``GraphForecastModel``.
+
+Accepted layouts: the training scripts' dict (``{"model_state": {"module.<key>": tensor}, ...}``),
+the same with keys lacking ``module.``, or a bare state dict. ``device_buffer`` (a physicsnemo
+device marker) is ignored. Any missing, unexpected or mis-shaped key is an error that lists them.
+"""
+
+import hashlib
+import inspect
+import os
+from typing import Dict, List, Mapping
+
+import torch
+from torch import Tensor, nn
+
+PREFIX = "module."
+IGNORED_KEYS = frozenset({"device_buffer"})
+_MAX_LISTED = 20
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be read or does not fit the model."""
+
+
+def _torch_load(path: str):
+    kwargs = {"map_location": "cpu"}
+    # torch >= 2.6 defaults to weights_only=True, which rejects the training scripts' dicts
+    # (optimizer state etc.); those files are the user's own checkpoints.
+    if "weights_only" in inspect.signature(torch.load).parameters:
+        kwargs["weights_only"] = False
+    return torch.load(path, **kwargs)
+
+
+def read_state_dict(path: str) -> Dict[str, Tensor]:
+    """The model weights of checkpoint ``path``, keys without ``module.``, ``device_buffer`` dropped.
+
+    Raises CheckpointError if the file is missing, unreadable or holds no state dict.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint {path}: no such file")
+    try:
+        content = _torch_load(path)
+    except Exception as exc:  # torch raises many types for corrupt/foreign files
+        raise CheckpointError(f"checkpoint {path}: cannot be read by torch.load ({exc})") from exc
+
+    if isinstance(content, Mapping) and "model_state" in content:
+        state = content["model_state"]
+    elif isinstance(content, Mapping) and "state_dict" in content:
+        state = content["state_dict"]
+    else:
+        state = content
+    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
+        found = sorted(content.keys()) if isinstance(content, Mapping) else type(content).__name__
+        raise CheckpointError(
+            f"checkpoint {path}: no state dict found (expected a dict with 'model_state' or a "
+            f"dict of tensors; top level has {found})"
+        )
+
+    weights: Dict[str, Tensor] = {}
+    for key, value in state.items():
+        name = key[len(PREFIX):] if key.startswith(PREFIX) else key
+        if name in IGNORED_KEYS:
+            continue
+        if name in weights:
+            raise CheckpointError(f"checkpoint {path}: key {name!r} occurs with and without 'module.'")
+        weights[name] = value
+    return weights
+
+
+def _listing(lines: List[str]) -> str:
+    shown = lines[:_MAX_LISTED]
+    more = len(lines) - len(shown)
+    return "\n  ".join(shown + ([f"... and {more} more"] if more else []))
+
+
+def check_state_dict(model: nn.Module, weights: Mapping[str, Tensor], source: str) -> None:
+    """Raise CheckpointError unless ``weights`` has exactly the model's parameter names and shapes
+    (and floating-point values); the message lists every offending key."""
+    expected = {name: tuple(p.shape) for name, p in model.named_parameters()}
+    missing = [f"{k} (expected shape {list(s)})" for k, s in expected.items() if k not in weights]
+    unexpected = [
+        f"{k} (shape {list(v.shape)})" for k, v in weights.items() if k not in expected
+    ]
+    mismatched = [
+        f"{k}: expected shape {list(expected[k])}, found {list(v.shape)}"
+        for k, v in weights.items()
+        if k in expected and tuple(v.shape) != expected[k]
+    ]
+    mistyped = [
+        f"{k}: dtype {v.dtype} is not a floating-point type"
+        for k, v in weights.items()
+        if k in expected and not v.is_floating_point()
+    ]
+    if not (missing or unexpected or mismatched or mistyped):
+        return
+    parts = [f"checkpoint {source} does not match the model"]
+    if mismatched:
+        parts.append(f"{len(mismatched)} mis-shaped key(s):\n  " + _listing(mismatched))
+    if mistyped:
+        parts.append(f"{len(mistyped)} key(s) of the wrong dtype:\n  " + _listing(mistyped))
+    if missing:
+        parts.append(f"{len(missing)} missing key(s):\n  " + _listing(missing))
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s):\n  " + _listing(unexpected))
+    parts.append(
+        "hint: check --model and the size options (--input-res, --mesh-level, --hidden-dim, "
+        "--processor-layers); they must match the configuration the checkpoint was trained with"
+    )
+    raise CheckpointError("\n".join(parts))
+
+
+def load_weights(model: nn.Module, path: str) -> None:
+    """Strictly load checkpoint ``path`` into ``model``'s parameters (values cast to float32)."""
+    weights = read_state_dict(path)
+    check_state_dict(model, weights, path)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(weights[name])
+
+
+def file_sha256(path: str) -> str:
+    """Hex SHA-256 of a file (recorded in the export metadata)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

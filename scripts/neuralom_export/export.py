@@ -1,0 +1,188 @@
+"""Scripting a network, describing it (``neuralom.json``) and writing the TorchScript archive.
+
+The archive holds ``forward(x: [B, C_in, H, W]) -> [B, C_out, H, W]`` plus the exported methods
+``build_static_cache``, ``clear_static_cache``, ``set_edge_chunk`` (see ``network.py``) and the
+extra file ``neuralom.json`` read by the C++ engine (``src/model.cpp``). The file is written
+under a temporary name in the target directory and renamed into place, so readers never see a
+partial archive.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional
+
+import torch
+
+from . import __version__
+from .checkpoint import file_sha256, load_weights
+from .config import (
+    ATMOS_FORCING_CHANNELS,
+    ATMOS_SUBSTEPS_PER_DAY,
+    ModelConfig,
+)
+from .graph import graph_sizes
+from .models import build_graph_for, build_model, random_model
+from .network import GraphForecastModel, parameter_count
+
+METADATA_FILE = "neuralom.json"
+FORMAT = "neuralom-model"
+FORMAT_VERSION = 1
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class ExportResult:
+    path: str
+    size_bytes: int
+    metadata: Dict[str, Any]
+    seconds: float
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def script_model(model: GraphForecastModel) -> torch.jit.ScriptModule:
+    """TorchScript of ``model`` ready for inference: eval mode, no cache, no chunking,
+    parameters without gradients. ``model`` itself is put into that state too."""
+    model.eval()
+    model.clear_static_cache()
+    model.set_edge_chunk(0)
+    for param in model.parameters():
+        param.requires_grad_(False)
+    return torch.jit.script(model)
+
+
+def _refinement_description(config: ModelConfig):
+    """``false``, or the local refinement boxes (degrees) and extra splits, in order."""
+    if not config.local_refinement:
+        return False
+    keys = ("lat_min", "lat_max", "lon_min", "lon_max", "splits")
+    return [
+        {key: (int(value) if key == "splits" else float(value)) for key, value in zip(keys, spec)}
+        for spec in config.local_refinement
+    ]
+
+
+def build_metadata(
+    config: ModelConfig,
+    sizes: Dict[str, int],
+    parameters: int,
+    checkpoint: Optional[str] = None,
+    checkpoint_sha256: Optional[str] = None,
+    seed: Optional[int] = None,
+) -> Dict[str, Any]:
+    """The ``neuralom.json`` content (key names are read by the C++ engine; keep them)."""
+    metadata: Dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": config.kind,
+        "reference_class": config.reference_class,
+        "in_channels": config.in_channels,
+        "out_channels": config.out_channels,
+        "grid": [config.input_res[0], config.input_res[1]],
+        "mesh_level": config.mesh_level,
+        "hidden_dim": config.hidden_dim,
+        "processor_layers": config.processor_layers,
+        "local_refinement": _refinement_description(config),
+        "graph": {key: sizes[key] for key in
+                  ("grid_nodes", "mesh_nodes", "mesh_edges", "g2m_edges", "m2g_edges")},
+        "parameters": parameters,
+        "checkpoint": checkpoint,
+        "checkpoint_sha256": checkpoint_sha256,
+        "random_init_seed": seed,
+        "torch_version": torch.__version__,
+        "exporter_version": __version__,
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if config.kind == "stage1":
+        metadata["forcing_channels_per_day"] = (config.in_channels - config.out_channels) // 2
+    if config.kind == "atmos":
+        metadata["substeps_per_day"] = ATMOS_SUBSTEPS_PER_DAY
+        metadata["forcing_channels"] = list(ATMOS_FORCING_CHANNELS)
+    return metadata
+
+
+def write_archive(scripted: torch.jit.ScriptModule, path: str, metadata: Dict[str, Any]) -> int:
+    """Save ``scripted`` with ``neuralom.json`` to ``path`` atomically; returns the file size.
+
+    The archive is written into a hidden temporary directory next to ``path`` (same file system,
+    same base name, which TorchScript uses as the archive's internal folder) and renamed over
+    ``path``, so an existing file is replaced only by a complete one. Raises OSError on failure;
+    nothing is left behind.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    staging = tempfile.mkdtemp(prefix=".neuralom-export-", dir=directory)
+    temporary = os.path.join(staging, os.path.basename(path))
+    extra = {METADATA_FILE: json.dumps(metadata, indent=2)}
+    try:
+        torch.jit.save(scripted, temporary, _extra_files=extra)
+        os.replace(temporary, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return os.path.getsize(path)
+
+
+def read_metadata(path: str) -> Dict[str, Any]:
+    """``neuralom.json`` of an exported archive (loads the archive on the CPU)."""
+    extra = {METADATA_FILE: ""}
+    torch.jit.load(path, map_location="cpu", _extra_files=extra)
+    return json.loads(extra[METADATA_FILE])
+
+
+def export_model(
+    config: ModelConfig,
+    out: str,
+    checkpoint: Optional[str] = None,
+    seed: Optional[int] = None,
+    log: Log = _quiet,
+) -> ExportResult:
+    """Build the network of ``config``, fill it from ``checkpoint`` (strictly) or randomly with
+    ``seed``, script it and write it to ``out``. Exactly one of ``checkpoint``/``seed`` is given.
+
+    Raises checkpoint.CheckpointError for unusable checkpoints, OSError if writing fails.
+    """
+    if (checkpoint is None) == (seed is None):
+        raise ValueError("give either a checkpoint or a random-init seed")
+    start = time.perf_counter()
+
+    height, width = config.input_res
+    log(f"building graph: {height}x{width} grid, mesh level {config.mesh_level}"
+        + (", local refinement" if config.local_refinement else ""))
+    step = time.perf_counter()
+    graph = build_graph_for(config)
+    sizes = graph_sizes(graph)
+    log("graph: {grid_nodes} grid nodes, {mesh_nodes} mesh nodes, {mesh_edges} mesh edges, "
+        "{g2m_edges} g2m edges, {m2g_edges} m2g edges".format(**sizes)
+        + f" ({time.perf_counter() - step:.1f} s)")
+
+    step = time.perf_counter()
+    digest = None
+    if checkpoint is not None:
+        model = build_model(config, graph)
+        log(f"loading checkpoint {checkpoint}")
+        load_weights(model, checkpoint)
+        digest = file_sha256(checkpoint)
+        checkpoint = os.path.abspath(checkpoint)
+    else:
+        model = random_model(config, seed, graph)
+        log(f"random initialisation with seed {seed}")
+    del graph
+    parameters = parameter_count(model)
+    log(f"{config.reference_class}: {parameters:,} parameters "
+        f"({time.perf_counter() - step:.1f} s)")
+
+    step = time.perf_counter()
+    log("scripting (torch.jit.script)")
+    scripted = script_model(model)
+    metadata = build_metadata(config, sizes, parameters, checkpoint, digest, seed)
+    log(f"writing {out}")
+    size = write_archive(scripted, out, metadata)
+    log(f"wrote {out}: {size / 2**20:.1f} MiB ({time.perf_counter() - step:.1f} s)")
+    return ExportResult(out, size, metadata, time.perf_counter() - start)

@@ -1,0 +1,301 @@
+"""The three reference networks as one TorchScript-able module (model-spec §5.3, §6).
+
+``GraphForecastModel`` is MIGraph (stage 1), MIGraph_stage2 (stage 2) or OneForecast (atmos),
+depending on its processor type and channel counts. The graph is baked in as buffers. The static
+cache and edge chunking are runtime switches that change results by float32 rounding at most
+(in practice not at all).
+"""
+
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .config import ModelConfig
+from .graph import GraphArrays
+from .layers import MLP, Decoder, DecoderEmbedder, Encoder, EncoderEmbedder, Processor
+
+# Input-independent tensors kept by build_static_cache(), all [rows, H]:
+CACHE_NAMES = (
+    "cache_mesh_node",  # mesh node embedding                       [N_m, H]
+    "cache_mesh_edge",  # mesh edge embedding                       [E_m, H]
+    "cache_mesh_edge_proj",  # ... times the first processor layer's lin_efeat [E_m, H]
+    "cache_encoder_dst",  # encoder's mesh-side projection (with bias) [N_m, H]
+    "cache_g2m_proj",  # g2m edge embedding times lin_efeat          [E_g2m, H]
+    "cache_m2g_proj",  # m2g edge embedding times lin_efeat          [E_m2g, H]
+)
+
+
+def _long(array: np.ndarray) -> Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.int64))
+
+
+def _float(array: np.ndarray) -> Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+class GraphForecastModel(nn.Module):
+    """``forward(x: [B, C_in, H, W] float32) -> [B, C_out, H, W]`` float32, contiguous, any B >= 1.
+
+    Samples are processed one after another, so a batch gives bit-for-bit the results of
+    single-sample calls and peak memory does not grow with B.
+
+    Parameters are named like the reference state dict without ``module.`` (and without its
+    ``device_buffer``). Graph arrays and the static cache are non-persistent buffers: they follow
+    ``.to(device)`` and are stored in TorchScript archives, but are not in ``state_dict()``.
+
+    TorchScript-callable extras:
+      ``build_static_cache()``  precompute the input-independent tensors on the current device
+                                (at full size ~2.3 GB for stage 1/2, mostly the m2g term).
+      ``clear_static_cache()``  drop them (forward then recomputes them on every call).
+      ``set_edge_chunk(n)``     evaluate the g2m/m2g edge MLPs ``n`` edges at a time (0 = all).
+      ``static_cache_built()``, ``get_edge_chunk()``.
+    The cache is built without autograd: use it for inference, not for training.
+    """
+
+    def __init__(self, config: ModelConfig, graph: GraphArrays):
+        super().__init__()
+        height, width = config.input_res
+        if graph["grid_latlon"].shape[0] != height * width:
+            raise ValueError(
+                f"graph has {graph['grid_latlon'].shape[0]} grid nodes, "
+                f"expected {height}x{width}={height * width}"
+            )
+        dim = config.hidden_dim
+        self.in_channels = config.in_channels
+        self.out_channels = config.out_channels
+        self.grid_height = height
+        self.grid_width = width
+        self.hidden_dim = dim
+        self.num_grid_nodes = height * width
+        self.num_mesh_nodes = int(graph["mesh_vertices"].shape[0])
+        self.edge_chunk = 0
+        self.cache_built = False
+
+        # Submodules in the reference constructor's order (same random draws for a given seed).
+        self.encoder_embedder = EncoderEmbedder(config.in_channels, dim)
+        self.decoder_embedder = DecoderEmbedder(dim)
+        self.encoder = Encoder(dim)
+        self.processor_encoder = Processor(1, dim, config.attention)
+        self.processor = Processor(config.processor_layers - 2, dim, config.attention)
+        self.processor_decoder = Processor(1, dim, config.attention)
+        self.decoder = Decoder(dim)
+        self.finale = MLP(dim, config.out_channels, dim, layer_norm=False)
+
+        self._register_graph(graph)
+        for name in CACHE_NAMES:
+            self.register_buffer(name, torch.empty(0), persistent=False)
+
+    def _register_graph(self, graph: GraphArrays) -> None:
+        in_degree = np.bincount(graph["mesh_dst"], minlength=self.num_mesh_nodes)
+        buffers = {
+            "mesh_node_features": _float(graph["mesh_node_features"]),
+            "mesh_edge_features": _float(graph["mesh_edge_features"]),
+            "g2m_edge_features": _float(graph["g2m_edge_features"]),
+            "m2g_edge_features": _float(graph["m2g_edge_features"]),
+            "mesh_src": _long(graph["mesh_src"]),
+            "mesh_dst": _long(graph["mesh_dst"]),
+            "g2m_src": _long(graph["g2m_src"]),
+            "g2m_dst": _long(graph["g2m_dst"]),
+            "m2g_src": _long(graph["m2g_src"]),
+            "m2g_dst": _long(graph["m2g_dst"]),
+            # DGL's mean divides the sum by max(in-degree, 1).
+            "mesh_in_degree": _float(np.maximum(in_degree, 1).reshape(-1, 1)),
+        }
+        for name, tensor in buffers.items():
+            self.register_buffer(name, tensor, persistent=False)
+
+    # --- runtime switches (exported to TorchScript) ------------------------------------------
+
+    @torch.jit.export
+    def set_edge_chunk(self, n: int) -> None:
+        """Evaluate the grid<->mesh edge MLPs ``n`` edges at a time (0 = all at once)."""
+        if n < 0:
+            raise ValueError("edge chunk must be >= 0 (0 = no chunking), got {}".format(n))
+        self.edge_chunk = n
+
+    @torch.jit.export
+    def get_edge_chunk(self) -> int:
+        return self.edge_chunk
+
+    @torch.jit.export
+    def static_cache_built(self) -> bool:
+        return self.cache_built
+
+    @torch.jit.export
+    def build_static_cache(self) -> None:
+        """Precompute the input-independent embeddings on the model's current device."""
+        self.clear_static_cache()
+        with torch.no_grad():
+            mesh_node = self.encoder_embedder.mesh_node_mlp(self.mesh_node_features)
+            mesh_edge = self.encoder_embedder.mesh_edge_mlp(self.mesh_edge_features)
+            first_edge_mlp = self.processor_encoder.processor_layers[0].edge_mlp
+            self.cache_mesh_node = mesh_node
+            self.cache_mesh_edge = mesh_edge
+            self.cache_mesh_edge_proj = first_edge_mlp.project_edges(mesh_edge)
+            self.cache_encoder_dst = self.encoder.edge_mlp.project_dst(mesh_node)
+            self.cache_g2m_proj = self._g2m_edge_proj_all()
+            self.cache_m2g_proj = self._m2g_edge_proj_all()
+        self.cache_built = True
+
+    @torch.jit.export
+    def clear_static_cache(self) -> None:
+        """Release the cached tensors; forward recomputes them on every call again."""
+        empty = torch.empty(0, device=self.mesh_src.device)
+        self.cache_mesh_node = empty
+        self.cache_mesh_edge = empty
+        self.cache_mesh_edge_proj = empty
+        self.cache_encoder_dst = empty
+        self.cache_g2m_proj = empty
+        self.cache_m2g_proj = empty
+        self.cache_built = False
+
+    # --- static (input-independent) terms ----------------------------------------------------
+
+    def _chunk_size(self, num_edges: int) -> int:
+        if self.edge_chunk > 0 and self.edge_chunk < num_edges:
+            return self.edge_chunk
+        return max(num_edges, 1)
+
+    def _g2m_edge_proj(self, start: int, count: int) -> Tensor:
+        """Embedded g2m edge features times the encoder's lin_efeat, edges [start, start+count)."""
+        if self.cache_built:
+            return self.cache_g2m_proj.narrow(0, start, count)
+        features = self.g2m_edge_features.narrow(0, start, count)
+        embedded = self.encoder_embedder.grid2mesh_edge_mlp(features)
+        return self.encoder.edge_mlp.project_edges(embedded)
+
+    def _m2g_edge_proj(self, start: int, count: int) -> Tensor:
+        """Embedded m2g edge features times the decoder's lin_efeat, edges [start, start+count)."""
+        if self.cache_built:
+            return self.cache_m2g_proj.narrow(0, start, count)
+        features = self.m2g_edge_features.narrow(0, start, count)
+        embedded = self.decoder_embedder.mesh2grid_edge_mlp(features)
+        return self.decoder.edge_mlp.project_edges(embedded)
+
+    def _g2m_edge_proj_all(self) -> Tensor:
+        num_edges = self.g2m_src.size(0)
+        out = torch.empty(num_edges, self.hidden_dim, device=self.g2m_src.device)
+        step = self._chunk_size(num_edges)
+        for start in range(0, num_edges, step):
+            count = min(step, num_edges - start)
+            out.narrow(0, start, count).copy_(self._g2m_edge_proj(start, count))
+        return out
+
+    def _m2g_edge_proj_all(self) -> Tensor:
+        num_edges = self.m2g_src.size(0)
+        out = torch.empty(num_edges, self.hidden_dim, device=self.m2g_src.device)
+        step = self._chunk_size(num_edges)
+        for start in range(0, num_edges, step):
+            count = min(step, num_edges - start)
+            out.narrow(0, start, count).copy_(self._m2g_edge_proj(start, count))
+        return out
+
+    def _mesh_embeddings(self) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor]]:
+        """(mesh node embedding, mesh edge embedding, encoder mesh-side projection, first
+        processor layer's edge projection or None), from the cache when it is built."""
+        if self.cache_built:
+            return (
+                self.cache_mesh_node,
+                self.cache_mesh_edge,
+                self.cache_encoder_dst,
+                self.cache_mesh_edge_proj,
+            )
+        mesh_node = self.encoder_embedder.mesh_node_mlp(self.mesh_node_features)
+        mesh_edge = self.encoder_embedder.mesh_edge_mlp(self.mesh_edge_features)
+        return mesh_node, mesh_edge, self.encoder.edge_mlp.project_dst(mesh_node), None
+
+    # --- encoder / decoder edge sums ----------------------------------------------------------
+
+    def _encode_edges(self, grid_proj: Tensor, mesh_proj: Tensor) -> Tensor:
+        """Sum over g2m edges of the encoder edge MLP, per mesh node: ``[N_m, H]``."""
+        num_edges = self.g2m_src.size(0)
+        agg = grid_proj.new_zeros(self.num_mesh_nodes, self.hidden_dim)
+        step = self._chunk_size(num_edges)
+        for start in range(0, num_edges, step):
+            count = min(step, num_edges - start)
+            src = self.g2m_src.narrow(0, start, count)
+            dst = self.g2m_dst.narrow(0, start, count)
+            message = self.encoder.edge_mlp.message(
+                self._g2m_edge_proj(start, count), grid_proj, mesh_proj, src, dst
+            )
+            agg.index_add_(0, dst, message)
+        return agg
+
+    def _decode_edges(self, mesh_proj: Tensor, grid_proj: Tensor) -> Tensor:
+        """Sum over m2g edges of the decoder edge MLP, per grid node: ``[N_g, H]``."""
+        num_edges = self.m2g_src.size(0)
+        agg = grid_proj.new_zeros(self.num_grid_nodes, self.hidden_dim)
+        step = self._chunk_size(num_edges)
+        for start in range(0, num_edges, step):
+            count = min(step, num_edges - start)
+            src = self.m2g_src.narrow(0, start, count)
+            dst = self.m2g_dst.narrow(0, start, count)
+            message = self.decoder.edge_mlp.message(
+                self._m2g_edge_proj(start, count), mesh_proj, grid_proj, src, dst
+            )
+            agg.index_add_(0, dst, message)
+        return agg
+
+    # --- forward ------------------------------------------------------------------------------
+
+    def _check_input(self, x: Tensor) -> None:
+        if (
+            x.dim() != 4
+            or x.size(0) < 1
+            or x.size(1) != self.in_channels
+            or x.size(2) != self.grid_height
+            or x.size(3) != self.grid_width
+        ):
+            raise ValueError(
+                "input has shape {}, expected [B >= 1, {}, {}, {}]".format(
+                    x.shape, self.in_channels, self.grid_height, self.grid_width
+                )
+            )
+        if x.dtype != torch.float32:
+            raise ValueError("input has dtype {}, expected float32".format(x.dtype))
+        if x.device != self.mesh_src.device:
+            raise ValueError(
+                "input is on {}, the model on {}".format(x.device, self.mesh_src.device)
+            )
+
+    def _forward_sample(self, x: Tensor) -> Tensor:
+        """One sample: ``[C_in, H, W] -> [C_out, H, W]`` (model-spec §5.3 steps 0-6)."""
+        grid = x.reshape(self.in_channels, self.num_grid_nodes).t()  # [N_g, C_in], node r*W + c
+        grid = self.encoder_embedder.grid_node_mlp(grid)
+        mesh0, mesh_edge, mesh_dst_proj, first_proj = self._mesh_embeddings()
+
+        # Encoder: grid -> mesh, residual updates of both node sets.
+        agg = self._encode_edges(self.encoder.edge_mlp.project_src(grid), mesh_dst_proj)
+        mesh = self.encoder.dst_node_mlp(torch.cat([agg, mesh0], dim=-1)).add_(mesh0)
+        grid = self.encoder.src_node_mlp(grid).add_(grid)
+
+        # Processor on the multimesh; the last layer's edge output is unused.
+        src, dst, in_degree = self.mesh_src, self.mesh_dst, self.mesh_in_degree
+        mesh_edge, mesh = self.processor_encoder(mesh_edge, mesh, first_proj, src, dst, in_degree)
+        mesh_edge, mesh = self.processor(mesh_edge, mesh, None, src, dst, in_degree)
+        mesh_edge, mesh = self.processor_decoder(mesh_edge, mesh, None, src, dst, in_degree)
+
+        # Decoder: mesh -> grid, then the output head (no LayerNorm).
+        agg = self._decode_edges(
+            self.decoder.edge_mlp.project_src(mesh), self.decoder.edge_mlp.project_dst(grid)
+        )
+        grid = self.decoder.node_mlp(torch.cat([agg, grid], dim=-1)).add_(grid)
+        out = self.finale(grid)  # [N_g, C_out]
+        # A transposed view reshaped is still a view: make the [C, H, W] layout real.
+        return out.t().reshape(self.out_channels, self.grid_height, self.grid_width).contiguous()
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        batch = x.size(0)
+        if batch == 1:
+            return self._forward_sample(x[0]).unsqueeze(0)
+        out = x.new_empty(batch, self.out_channels, self.grid_height, self.grid_width)
+        for b in range(batch):
+            out[b] = self._forward_sample(x[b])
+        return out
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
