@@ -5,5 +5,7 @@
 namespace neuralom::app {
 
 int run_info(int argc, char** argv);
+int run_simulate(int argc, char** argv);
+int run_forecast(int argc, char** argv);
 
 }  // namespace neuralom::app

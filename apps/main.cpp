@@ -15,6 +15,8 @@ constexpr const char* kUsage =
     "usage: neuralom <command> [options]\n"
     "\n"
     "commands:\n"
+    "  simulate    run NeuralOM forced by the atmospheric fields of the data (the reference's simulation mode)\n"
+    "  forecast    run NeuralOM forced by an AI atmosphere model (the reference's forecasting mode)\n"
     "  info        version, LibTorch, CUDA devices, threads and BLAS in use\n"
     "\n"
     "Run `neuralom <command> --help` for the options of a command.\n"
@@ -31,6 +33,8 @@ int dispatch(int argc, char** argv) {
     return neuralom::kExitOk;
   }
   if (command == "info") return neuralom::app::run_info(argc - 1, argv + 1);
+  if (command == "simulate") return neuralom::app::run_simulate(argc - 1, argv + 1);
+  if (command == "forecast") return neuralom::app::run_forecast(argc - 1, argv + 1);
   std::cerr << "neuralom: unknown command '" << command << "'\n\n" << kUsage;
   return neuralom::kExitBadInput;
 }
