@@ -1,0 +1,75 @@
+"""Shared fixtures of the end-to-end tests: the neuralom binary, the golden fixtures and the stage
+models exported from the golden checkpoints (once per test session)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SOURCE_DIR = Path(os.environ.get("NEURALOM_SOURCE_DIR", HERE.parent.parent))
+DATA_DIR = Path(os.environ.get("NEURALOM_TEST_DATA_DIR", SOURCE_DIR / "tests" / "data"))
+GOLDEN = DATA_DIR / "golden"
+SMALL = ["--input-res", "32", "64", "--mesh-level", "3", "--hidden-dim", "32", "--processor-layers", "4"]
+
+
+def _binary() -> Path:
+    path = Path(os.environ.get("NEURALOM_BIN", SOURCE_DIR / "build" / "neuralom"))
+    if not path.exists():
+        pytest.exit(f"neuralom binary not found at {path}; build first or set NEURALOM_BIN", returncode=2)
+    return path
+
+
+@pytest.fixture(scope="session")
+def neuralom():
+    """Runs `neuralom ARGS...` and returns the CompletedProcess (never raises on failure)."""
+    binary = _binary()
+
+    def run(*args, timeout=600):
+        return subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def work_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("e2e")
+
+
+def export(kind: str, checkpoint: Path, out: Path) -> Path:
+    """Exports a golden checkpoint with the small golden configuration."""
+    script = SOURCE_DIR / "scripts" / "export_torchscript.py"
+    python = os.environ.get("NEURALOM_PYTHON", sys.executable)
+    result = subprocess.run(
+        [python, str(script), "--model", kind, "--checkpoint", str(checkpoint), "--out", str(out), *SMALL],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"export of {checkpoint} failed:\n{result.stderr}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def golden_stages(work_dir):
+    """(stage1.pt, stage2.pt) exported from golden/ocean_small's reference checkpoints."""
+    models = work_dir / "models"
+    models.mkdir(exist_ok=True)
+    s1 = export("stage1", GOLDEN / "ocean_small" / "stage1_best_ckpt.tar", models / "stage1.pt")
+    s2 = export("stage2", GOLDEN / "ocean_small" / "stage2_best_ckpt.tar", models / "stage2.pt")
+    return s1, s2
+
+
+@pytest.fixture(scope="session")
+def golden_atmos(work_dir):
+    models = work_dir / "models"
+    models.mkdir(exist_ok=True)
+    return export("atmos", GOLDEN / "ocean_small_forecasting" / "atmos_best_ckpt.tar", models / "atmos.pt")
+
+
+@pytest.fixture()
+def data_copy(tmp_path):
+    """A writable copy of golden/ocean_small/data, for tests that damage it."""
+    target = tmp_path / "data"
+    shutil.copytree(GOLDEN / "ocean_small" / "data", target)
+    return target

@@ -1,0 +1,107 @@
+"""`neuralom forecast` on golden/ocean_small_forecasting: the atmosphere model drives the ocean and
+the reference's results_forecasting.h5 is reproduced; bad atmosphere inputs are rejected."""
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import GOLDEN
+
+OCEAN_DATA = GOLDEN / "ocean_small" / "data"
+ATMOS_DATA = GOLDEN / "ocean_small_forecasting" / "data"
+REFERENCE = GOLDEN / "ocean_small_forecasting" / "results_forecasting.h5"
+
+
+def forecast(neuralom, stages, atmos, output, *extra, atmos_data=ATMOS_DATA):
+    return neuralom("forecast", "--data-dir", OCEAN_DATA, "--stages", f"{stages[0]},{stages[1]}",
+                    "--atmos", atmos, "--atmos-dir", atmos_data / "test_atmos",
+                    "--atmos-mean", atmos_data / "mean_atmos.npy", "--atmos-std", atmos_data / "std_atmos.npy",
+                    "--prediction-length", 4, "--ics", "0,1", "--output", output, "--threads", 2, *extra)
+
+
+def read_fields(path):
+    with h5py.File(path, "r") as f:
+        return f["ground_truth"][...], f["predicted"][...]
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_reproduces_reference_results(neuralom, golden_stages, golden_atmos, work_dir, batch):
+    out = work_dir / f"forecast_b{batch}"
+    result = forecast(neuralom, golden_stages, golden_atmos, out, "--save-fields", "--batch", batch)
+    assert result.returncode == 0, result.stderr
+    truth, pred = read_fields(out / "results_forecasting.h5")
+    ref_truth, ref_pred = read_fields(REFERENCE)
+    assert pred.shape == ref_pred.shape == (2, 4, 93, 32, 64)
+    err_truth = float(np.abs(truth - ref_truth).max())
+    err_pred = float(np.abs(pred - ref_pred).max())
+    print(f"batch {batch}: max abs difference vs reference: ground_truth {err_truth:.3e}, predicted {err_pred:.3e}")
+    assert err_truth <= 1e-6
+    assert err_pred <= 1e-4
+    assert (out / "metrics.csv").exists() and (out / "run.json").exists()
+
+
+@pytest.fixture()
+def atmos_copy(tmp_path):
+    target = tmp_path / "atmos"
+    shutil.copytree(ATMOS_DATA, target)
+    return target
+
+
+def rewrite(path, array):
+    path.unlink()
+    with h5py.File(path, "w") as f:
+        f.create_dataset("fields", data=array)
+
+
+def assert_rejected(result, fragments):
+    assert result.returncode == 2, f"exit {result.returncode}\n{result.stderr}"
+    for fragment in fragments:
+        assert fragment in result.stderr, f"'{fragment}' not in: {result.stderr}"
+
+
+def test_missing_atmosphere_file(neuralom, golden_stages, golden_atmos, atmos_copy, tmp_path):
+    (atmos_copy / "test_atmos" / "2020.h5").unlink()
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "out", atmos_data=atmos_copy)
+    assert_rejected(result, ["atmosphere data file", "test_atmos"])
+
+
+def test_missing_atmosphere_stats(neuralom, golden_stages, golden_atmos, atmos_copy, tmp_path):
+    (atmos_copy / "std_atmos.npy").unlink()
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "out", atmos_data=atmos_copy)
+    assert_rejected(result, ["std_atmos.npy"])
+
+
+def test_atmosphere_stats_of_wrong_shape(neuralom, golden_stages, golden_atmos, atmos_copy, tmp_path):
+    np.save(atmos_copy / "mean_atmos.npy", np.zeros((1, 68, 1, 1)))
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "out", atmos_data=atmos_copy)
+    assert_rejected(result, ["mean_atmos.npy", "69"])
+
+
+def test_atmosphere_file_of_wrong_shape(neuralom, golden_stages, golden_atmos, atmos_copy, tmp_path):
+    path = atmos_copy / "test_atmos" / "2020.h5"
+    with h5py.File(path, "r") as f:
+        x = f["fields"][...]
+    rewrite(path, x[:, :60])
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "out", atmos_data=atmos_copy)
+    assert_rejected(result, ["2020.h5", "60 channels", "69"])
+
+
+def test_too_few_atmosphere_snapshots(neuralom, golden_stages, golden_atmos, atmos_copy, tmp_path):
+    path = atmos_copy / "test_atmos" / "2020.h5"
+    with h5py.File(path, "r") as f:
+        x = f["fields"][...]
+    rewrite(path, x[:5])  # snapshots 2 (IC 0) only; IC 1 needs index 6
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "out", atmos_data=atmos_copy)
+    assert_rejected(result, ["initial condition 1", "snapshot 6", "5 time steps"])
+
+
+def test_stage_given_as_atmosphere(neuralom, golden_stages, tmp_path):
+    result = forecast(neuralom, golden_stages, golden_stages[1], tmp_path / "out")
+    assert_rejected(result, [str(golden_stages[1]), "atmosphere"])
+
+
+def test_atmosphere_forcing_channels_must_match_stage1(neuralom, golden_stages, golden_atmos, tmp_path):
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "out", "--atmos-forcing-channels", "65:68")
+    assert_rejected(result, ["forcing channels", "stage 1 takes 4"])
