@@ -15,6 +15,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
+# shellcheck source=scripts/common.sh
+. "$ROOT/scripts/common.sh"
+
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 2; }
 
@@ -48,24 +51,6 @@ install_debian_packages() {
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-# Prints the first interpreter that can import torch: $PYTHON, then the system python3 (which
-# Debian's python3-torch belongs to), then whatever python3/python is on PATH.
-find_python() {
-  local candidates=()
-  [ -n "${PYTHON:-}" ] && candidates+=("$PYTHON")
-  candidates+=(/usr/bin/python3 python3 python)
-  for c in "${candidates[@]}"; do
-    local exe
-    exe="$(command -v "$c" 2>/dev/null)" || continue
-    if "$exe" -c 'import torch' >/dev/null 2>&1; then
-      echo "$exe"
-      return 0
-    fi
-    [ -n "${PYTHON:-}" ] && [ "$c" = "$PYTHON" ] && log "warning: \$PYTHON=$PYTHON cannot import torch"
-  done
-  return 1
 }
 
 require_tool() {
