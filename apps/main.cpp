@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  simulate    run NeuralOM forced by the atmospheric fields of the data (the reference's simulation mode)\n"
     "  forecast    run NeuralOM forced by an AI atmosphere model (the reference's forecasting mode)\n"
+    "  bench       time a run: per-stage seconds per day-step, throughput, memory, I/O wait\n"
     "  info        version, LibTorch, CUDA devices, threads and BLAS in use\n"
     "\n"
     "Run `neuralom <command> --help` for the options of a command.\n"
@@ -35,6 +36,7 @@ int dispatch(int argc, char** argv) {
   if (command == "info") return neuralom::app::run_info(argc - 1, argv + 1);
   if (command == "simulate") return neuralom::app::run_simulate(argc - 1, argv + 1);
   if (command == "forecast") return neuralom::app::run_forecast(argc - 1, argv + 1);
+  if (command == "bench") return neuralom::app::run_bench(argc - 1, argv + 1);
   std::cerr << "neuralom: unknown command '" << command << "'\n\n" << kUsage;
   return neuralom::kExitBadInput;
 }

@@ -1,5 +1,7 @@
 #include "neuralom/pipeline.h"
 
+#include <chrono>
+
 #include <ATen/ATen.h>
 
 #include "neuralom/errors.h"
@@ -41,6 +43,19 @@ StagePipeline::StagePipeline(std::vector<Model> stages, const at::Tensor& ocean_
                      std::to_string(s1.height) + ", " + std::to_string(s1.width) + "]");
   }
   land_ = ocean_mask.logical_not().unsqueeze(0).to(stages_.front().device());
+  stage_seconds_.assign(stages_.size(), 0.0);
+}
+
+void StagePipeline::set_stage_timing(bool enabled) { time_stages_ = enabled; }
+
+at::Tensor StagePipeline::run_stage(std::size_t k, const at::Tensor& x) const {
+  if (!time_stages_) return stages_[k].forward(x);
+  // Per-stage timing needs the device to finish each stage; only benchmarks turn it on.
+  const auto t0 = std::chrono::steady_clock::now();
+  at::Tensor y = stages_[k].forward(x);
+  if (y.is_cuda()) (void)y.sum().item<float>();
+  stage_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return y;
 }
 
 int64_t StagePipeline::forcing_channels() const {
@@ -49,9 +64,9 @@ int64_t StagePipeline::forcing_channels() const {
 }
 
 at::Tensor StagePipeline::step(const at::Tensor& x) const {
-  at::Tensor y = stages_.front().forward(x).masked_fill_(land_, 0.0);
+  at::Tensor y = run_stage(0, x).masked_fill_(land_, 0.0);
   for (std::size_t k = 1; k < stages_.size(); ++k) {
-    at::Tensor correction = stages_[k].forward(y);
+    at::Tensor correction = run_stage(k, y);
     y = correction.add_(y).masked_fill_(land_, 0.0);
   }
   return y;

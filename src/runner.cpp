@@ -168,7 +168,7 @@ double peak_resident_gib() {
   return 0.0;
 }
 
-RunReport execute_run(const RunPlan& plan) {
+RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options) {
   const RunSettings& s = plan.settings;
   const auto t_setup = Clock::now();
   const int threads = configure_threads(s.threads);
@@ -199,6 +199,7 @@ RunReport execute_run(const RunPlan& plan) {
   for (const auto& path : s.stages) stages.push_back(Model::load(path, plan.device, model_options));
   const at::Tensor mask = read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width);
   StagePipeline pipeline(std::move(stages), mask);
+  pipeline.set_stage_timing(execute_options.time_stages);
 
   // Inputs: reader → normaliser → cache (prefetched in the background).
   const NormStats file_stats = load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels);
@@ -275,6 +276,7 @@ RunReport execute_run(const RunPlan& plan) {
   report.stats = rollout.run();
   report.metrics = metrics.results();
   report.peak_host_gib = peak_resident_gib();
+  report.stage_seconds = pipeline.stage_seconds();
 
   // Outputs: each appears complete or not at all.
   const fs::path out(s.output_dir);

@@ -35,9 +35,18 @@ class StagePipeline {
   /// Land points `[1, C_out, H, W]` bool on the device.
   const at::Tensor& land() const { return land_; }
 
+  /// Measure each stage's time (synchronising the device after each; for benchmarks).
+  void set_stage_timing(bool enabled);
+  /// Seconds spent in each stage so far (zeros unless timing is on).
+  const std::vector<double>& stage_seconds() const { return stage_seconds_; }
+
  private:
+  at::Tensor run_stage(std::size_t k, const at::Tensor& x) const;
+
   std::vector<Model> stages_;
   at::Tensor land_;
+  bool time_stages_ = false;
+  mutable std::vector<double> stage_seconds_;
 };
 
 }  // namespace neuralom

@@ -1,0 +1,106 @@
+// `neuralom bench simulate|forecast [run options]`: a timed run with per-stage timings, reported on
+// stdout and written to <output>/bench.json. Use scripts/bench.sh to generate synthetic data and
+// random-init models of any size and to compare with the Python baseline.
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "detail/json.h"
+#include "neuralom/cli_options.h"
+#include "neuralom/errors.h"
+#include "neuralom/log.h"
+#include "neuralom/output_file.h"
+#include "neuralom/run_plan.h"
+#include "neuralom/runner.h"
+#include "neuralom/runtime.h"
+#include "neuralom/version.h"
+
+namespace neuralom::app {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: neuralom bench simulate|forecast [options of that command]\n"
+    "\n"
+    "Runs the rollout like `neuralom simulate|forecast` (same options; --output is required and\n"
+    "receives bench.json besides the usual outputs) with each stage timed separately, and reports\n"
+    "seconds per day-step per stage, simulated days per second, initial conditions per hour, peak\n"
+    "host memory and the share of wall time spent waiting on input. Per-stage timing synchronises\n"
+    "the device after each stage. See scripts/bench.sh for synthetic data and the Python baseline.\n";
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? kExitBadInput : kExitOk;
+  }
+  const std::string mode_name = argv[1];
+  if (mode_name != "simulate" && mode_name != "forecast") {
+    throw ConfigError("neuralom bench: expected 'simulate' or 'forecast', got '" + mode_name + "'");
+  }
+  const RunMode mode = mode_name == "simulate" ? RunMode::kSimulate : RunMode::kForecast;
+  const RunCommand command = parse_run_command(mode, argc - 1, argv + 1);
+  if (command.help) {
+    std::cout << command.help_text;
+    return kExitOk;
+  }
+  init_logging(command.settings.log_level);
+  const RunPlan plan = plan_run(command.settings);
+  ExecuteOptions options;
+  options.time_stages = true;
+  const RunReport report = execute_run(plan, options);
+
+  const RolloutStats& st = report.stats;
+  const double steps = static_cast<double>(st.day_steps);
+  const double days_per_second = st.total_seconds > 0 ? static_cast<double>(st.ic_days) / st.total_seconds : 0.0;
+  const double ics_per_hour = days_per_second * 3600.0 / static_cast<double>(plan.last_lead());
+  const double io_share = st.total_seconds > 0 ? st.io_wait_seconds / st.total_seconds : 0.0;
+  const double compute_share = st.total_seconds > 0 ? st.model_seconds / st.total_seconds : 0.0;
+
+  detail::Json j = detail::Json::object();
+  j["neuralom"] = version_line();
+  j["mode"] = mode_name;
+  j["device"] = plan.device.str();
+  j["threads"] = configure_threads(plan.settings.threads);
+  j["blas"] = detect_blas().name;
+  j["grid"] = std::vector<int64_t>{plan.height, plan.width};
+  j["batch"] = plan.settings.batch;
+  j["initial_conditions"] = static_cast<int64_t>(plan.settings.ics.size());
+  j["prediction_length"] = plan.settings.prediction_length;
+  j["day_steps"] = st.day_steps;
+  detail::Json stages = detail::Json::array();
+  std::ostringstream stage_text;
+  for (std::size_t k = 0; k < report.stage_seconds.size(); ++k) {
+    const double per_step = steps > 0 ? report.stage_seconds[k] / steps : 0.0;
+    stages.push_back(per_step);
+    stage_text << "  stage " << k + 1 << ":                 " << per_step << " s per day-step\n";
+  }
+  j["seconds_per_day_step_per_stage"] = stages;
+  j["seconds_per_day_step"] = steps > 0 ? st.model_seconds / steps : 0.0;
+  j["atmosphere_seconds_per_day_step"] = steps > 0 ? st.forcing_seconds / steps : 0.0;
+  j["simulated_days_per_second"] = days_per_second;
+  j["initial_conditions_per_hour"] = ics_per_hour;
+  j["wall_seconds"] = st.total_seconds;
+  j["setup_seconds"] = report.setup_seconds;
+  j["io_wait_seconds"] = st.io_wait_seconds;
+  j["io_wait_share"] = io_share;
+  j["model_compute_share"] = compute_share;
+  j["peak_host_gib"] = report.peak_host_gib;
+  j["peak_device_gib"] = nullptr;  // not measured by this build
+  const std::string path = plan.settings.output_dir + "/bench.json";
+  write_text_file(path, j.dump(2) + "\n");
+
+  std::cout << "benchmark (" << mode_name << ", " << plan.height << "x" << plan.width << ", " << plan.device.str()
+            << ", batch " << plan.settings.batch << ", " << st.day_steps << " day-steps)\n"
+            << stage_text.str() << "  all stages" << (plan.atmos ? " + atmosphere" : "") << ":    "
+            << (steps > 0 ? st.model_seconds / steps : 0.0) << " s per day-step\n"
+            << "  simulated days/s:        " << days_per_second << "\n"
+            << "  initial conditions/hour: " << ics_per_hour << " (" << plan.last_lead() << "-day rollouts)\n"
+            << "  peak host memory:        " << report.peak_host_gib << " GiB\n"
+            << "  waiting on input:        " << 100.0 * io_share << " % of " << st.total_seconds << " s wall\n"
+            << "  in model compute:        " << 100.0 * compute_share << " %\n"
+            << "wrote " << path << "\n";
+  return kExitOk;
+}
+
+}  // namespace neuralom::app
