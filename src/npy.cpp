@@ -388,21 +388,6 @@ at::ScalarType scalar_type_of(DType dtype) {
 
 // ---- public API ---------------------------------------------------------------------------------
 
-const char* dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32: return "float32";
-    case DType::kFloat64: return "float64";
-    case DType::kBool: return "bool";
-    case DType::kInt8: return "int8";
-    case DType::kUInt8: return "uint8";
-    case DType::kInt16: return "int16";
-    case DType::kInt32: return "int32";
-    case DType::kInt64: return "int64";
-    case DType::kOther: break;
-  }
-  return "other";
-}
-
 int64_t NpyInfo::numel() const {
   int64_t n = 1;
   for (const int64_t d : shape) n *= d;
@@ -462,8 +447,9 @@ void NpyReader::read_as(int64_t offset, int64_t count, T* out) const {
   }
   const int64_t numel = info_.numel();
   if (offset < 0 || count < 0 || offset > numel || count > numel - offset) {
-    throw InputError(path + ": read of elements [" + std::to_string(offset) + ", " + std::to_string(offset + count) +
-                     ") is out of range (the array has " + std::to_string(numel) + " elements, shape " +
+    // Offset and count, not [offset, offset + count): the sum may overflow for a bad request.
+    throw InputError(path + ": read of " + std::to_string(count) + " elements from element " + std::to_string(offset) +
+                     " is out of range (the array has " + std::to_string(numel) + " elements, shape " +
                      info_.shape_string() + ")");
   }
   const int itemsize = info_.itemsize;
@@ -573,7 +559,7 @@ void save_npy(const std::string& path, const at::Tensor& tensor) {
   PendingFile pending(path);
   std::FILE* f = std::fopen(pending.temp_path().c_str(), "wb");
   if (f == nullptr) throw OutputError("cannot create " + pending.temp_path() + ": " + std::strerror(errno));
-  const auto data_bytes = static_cast<std::size_t>(t.numel()) * t.element_size();
+  const auto data_bytes = static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(t.element_size());
   const bool written = std::fwrite(preamble.data(), 1, preamble.size(), f) == preamble.size() &&
                        std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
                        (data_bytes == 0 || std::fwrite(t.data_ptr(), 1, data_bytes, f) == data_bytes);

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "neuralom/npy.h"  // DType
+#include "neuralom/dtype.h"
 
 namespace neuralom {
 

@@ -11,13 +11,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "neuralom/dtype.h"
+
 namespace neuralom {
-
-/// Element types the engine understands in .npy and HDF5 files.
-enum class DType { kFloat32, kFloat64, kBool, kInt8, kUInt8, kInt16, kInt32, kInt64, kOther };
-
-/// "float32", "float64", "bool", ... for messages.
-const char* dtype_name(DType dtype);
 
 /// The parsed header of a .npy file.
 struct NpyInfo {
