@@ -5,6 +5,7 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <spdlog/spdlog.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 #include <yaml-cpp/yaml.h>
 
@@ -148,6 +149,11 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
   }
   auto impl = std::make_unique<Impl>();
   impl->device = device;
+  // On the CPU, TorchScript's optimising executor gains nothing for these graphs (no CPU fusion)
+  // and keeps ~4 GB of profiling state alive at full size; the plain interpreter runs the same
+  // ops with less memory and is faster (measured: 2.9 vs 6.5 GiB, 71 vs 81 s per stage-1 forward).
+  // The flag is process-wide; on CUDA the default (optimising, fusing) executor is kept.
+  if (device.is_cpu()) torch::jit::setGraphExecutorOptimize(false);
   torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
   try {
     impl->module = torch::jit::load(path, device, extra);

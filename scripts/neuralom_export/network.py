@@ -39,7 +39,8 @@ class GraphForecastModel(nn.Module):
     """``forward(x: [B, C_in, H, W] float32) -> [B, C_out, H, W]`` float32, contiguous, any B >= 1.
 
     Samples are processed one after another, so a batch gives bit-for-bit the results of
-    single-sample calls and peak memory does not grow with B.
+    single-sample calls (on a GPU: with deterministic algorithms enabled, since scatter-adds use
+    atomics otherwise) and peak memory does not grow with B.
 
     Parameters are named like the reference state dict without ``module.`` (and without its
     ``device_buffer``). Graph arrays and the static cache are non-persistent buffers: they follow
@@ -288,11 +289,11 @@ class GraphForecastModel(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
-        batch = x.size(0)
-        if batch == 1:
-            return self._forward_sample(x[0]).unsqueeze(0)
-        out = x.new_empty(batch, self.out_channels, self.grid_height, self.grid_width)
-        for b in range(batch):
+        out = x.new_empty(x.size(0), self.out_channels, self.grid_height, self.grid_width)
+        # One code path for every B (no B == 1 shortcut): TorchScript may fuse the element-wise
+        # ops of different code paths differently on a GPU, and a batch must give bit-for-bit
+        # the results of single-sample calls.
+        for b in range(x.size(0)):
             out[b] = self._forward_sample(x[b])
         return out
 

@@ -1,15 +1,19 @@
 """The static graphs equal the reference's: golden graph.npz at 32x64 (indices exactly, features
 within 1e-6) and the counts of model-spec §4.11 at the reference resolutions.
 
-The goldens were made with scikit-learn 1.2.1. Other versions order *exactly equidistant* g2m
-neighbours of a grid node differently (seen with 1.9.1); that permutes edges within one grid node,
-which changes only the summation order of the encoder. The exact comparison therefore runs with
-the goldens' version, and a version-independent one checks equality up to such permutations.
+The goldens were made with torch 1.13 and scikit-learn 1.2.1 (the Debian 12 stack). Elsewhere:
+* other scikit-learn versions order *exactly equidistant* g2m neighbours of a grid node
+  differently (seen with 1.9.1); that permutes edges within one grid node, which changes only the
+  encoder's summation order. The exact comparison runs with the goldens' version; a
+  version-independent one checks equality up to such permutations.
+* other torch versions' float32 trigonometry differs in the last bits (seen: up to 1.3e-6 in the
+  features with torch 2.11 on AVX-512), so the feature tolerance is 1e-6 with torch 1.13 only.
 """
 
 import numpy as np
 import pytest
 import sklearn
+import torch
 from sklearn.neighbors import NearestNeighbors
 
 from exporter_testlib import GOLDEN
@@ -17,7 +21,8 @@ from neuralom_export.graph import build_graph, graph_sizes, grid_latlon, latlon_
 from neuralom_export.icosphere import ATMOS_LOCAL_REFINEMENT, mesh_hierarchy
 
 GOLDEN_SKLEARN = "1.2.1"
-FEATURE_TOLERANCE = 1e-6
+GOLDEN_TORCH = "1.13."
+FEATURE_TOLERANCE = 1e-6 if torch.__version__.startswith(GOLDEN_TORCH) else 1e-5
 CASES = {"ocean_small": None, "atmos_small": ATMOS_LOCAL_REFINEMENT}
 
 
