@@ -19,6 +19,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include "neuralom/errors.h"
 
 namespace neuralom {
@@ -28,27 +30,7 @@ namespace fs = std::filesystem;
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-/// A fresh directory per test, removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("neuralom_hdf5_test_" + std::string(test->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 /// An hid_t closed on scope exit (test code only; the library has its own).
 class Id {

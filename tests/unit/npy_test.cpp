@@ -20,6 +20,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include "neuralom/errors.h"
 
 namespace neuralom {
@@ -29,34 +31,7 @@ namespace fs = std::filesystem;
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-/// A fresh directory per test, removed when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("neuralom_npy_test_" + std::string(test->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-  /// Writes `bytes` to a file in the directory and returns its path.
-  std::string write(const std::string& name, const std::string& bytes) const {
-    const std::string path = file(name);
-    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return path;
-  }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 /// A .npy file: magic, version, little-endian header length, the header dictionary padded with
 /// spaces and a newline so that the data starts on a 64-byte boundary (as numpy does), the data.
