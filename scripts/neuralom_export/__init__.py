@@ -3,6 +3,7 @@
 Modules (one job each):
   icosphere   icosahedral mesh hierarchy, two-split refinement, multimesh, local refinement
   graph       lat/lon grid, mesh/g2m/m2g edges and static features (as the reference builds them)
+  graph_file  graph arrays to/from .npz (--graph), their validation and provenance record
   ops         graph primitives: gather, scatter-sum, edge softmax (plain tensor ops, no DGL)
   layers      MLPs and message-passing blocks of the reference networks
   config      model configurations (reference defaults, validated overrides)

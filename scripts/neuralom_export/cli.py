@@ -18,6 +18,8 @@ from typing import List, Optional
 from .checkpoint import CheckpointError
 from .config import MODEL_KINDS, default_config, make_config
 from .export import export_model
+from .graph_file import GraphFileError
+from .icosphere import MESH_ARITHMETICS, PORTABLE, REFERENCE
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -71,6 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hidden-dim", type=int, metavar="D", help="hidden width")
     parser.add_argument("--processor-layers", type=int, metavar="N",
                         help="processor layers in total (1 + N-2 + 1)")
+    graph = parser.add_mutually_exclusive_group()
+    graph.add_argument(
+        "--mesh-arithmetic", choices=MESH_ARITHMETICS, default=None,
+        help=f"how the mesh is rounded. '{REFERENCE}' (default) makes the reference's own library "
+        "calls (np.linalg.norm per vertex, i.e. BLAS sdot, ...): the graph the reference code "
+        "builds on this machine with this NumPy/BLAS. "
+        f"'{PORTABLE}' writes every rounding step out element-wise: the same graph on every "
+        "machine (the golden cases' graph; a BLAS with FMA kernels can differ from it by 1 ulp "
+        "on some vertices, which moves grid<->mesh edges)")
+    graph.add_argument(
+        "--graph", metavar="FILE.npz",
+        help="take the graph arrays from FILE.npz (the golden graph.npz keys, e.g. saved from a "
+        "reference model by scripts/save_reference_graph.py) instead of building them; checked "
+        "against the model configuration")
     return parser
 
 
@@ -101,6 +117,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
             mesh_level=args.mesh_level,
             hidden_dim=args.hidden_dim,
             processor_layers=args.processor_layers,
+            mesh_arithmetic=args.mesh_arithmetic,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
@@ -122,11 +139,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             checkpoint=args.checkpoint,
             seed=args.seed if args.random_init else None,
             log=_log,
+            graph_file=args.graph,
         )
     except UsageError as exc:
         print(f"error: {exc}\n(see --help)", file=sys.stderr)
         return EXIT_USAGE
-    except CheckpointError as exc:
+    except (CheckpointError, GraphFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

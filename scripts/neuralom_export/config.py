@@ -7,7 +7,7 @@ given sizes replaced; it validates them so that errors surface before any graph 
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-from .icosphere import ATMOS_LOCAL_REFINEMENT
+from .icosphere import ATMOS_LOCAL_REFINEMENT, MESH_ARITHMETICS, REFERENCE
 
 REFERENCE_CLASS: Dict[str, str] = {
     "stage1": "MIGraph",
@@ -32,6 +32,8 @@ class ModelConfig:
 
     ``processor_layers`` counts all processor layers: 1 (processor_encoder) + N-2 (processor)
     + 1 (processor_decoder), as the reference's constructor argument does.
+    ``mesh_arithmetic`` says how the graph is built (``icosphere``: ``reference`` mirrors the
+    reference's library calls on this machine, ``portable`` is machine-independent).
     """
 
     kind: str  # "stage1" | "stage2" | "atmos"
@@ -42,6 +44,7 @@ class ModelConfig:
     hidden_dim: int = 432
     processor_layers: int = 16
     local_refinement: List[RefinementSpec] = field(default_factory=list)
+    mesh_arithmetic: str = REFERENCE
 
     @property
     def reference_class(self) -> str:
@@ -73,7 +76,7 @@ def make_config(kind: str, **overrides) -> ModelConfig:
     """``default_config(kind)`` with the non-None ``overrides`` applied, then validated.
 
     Accepted overrides: ``input_res=(H, W)``, ``mesh_level``, ``hidden_dim``, ``processor_layers``,
-    ``in_channels``, ``out_channels``, ``local_refinement``. Raises ValueError for bad values and
+    ``in_channels``, ``out_channels``, ``local_refinement``, ``mesh_arithmetic``. Raises ValueError for bad values and
     TypeError for unknown names.
     """
     config = default_config(kind)
@@ -100,6 +103,9 @@ def validate_config(config: ModelConfig) -> None:
         (config.hidden_dim >= 1, f"hidden dim must be >= 1, got {config.hidden_dim}"),
         (config.processor_layers >= 3,
          f"processor layers must be >= 3 (1 + N-2 + 1), got {config.processor_layers}"),
+        (config.mesh_arithmetic in MESH_ARITHMETICS,
+         f"mesh arithmetic must be one of {', '.join(MESH_ARITHMETICS)}, "
+         f"got {config.mesh_arithmetic!r}"),
     ]
     for ok, message in checks:
         if not ok:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 
@@ -25,7 +25,8 @@ from .config import (
     ATMOS_SUBSTEPS_PER_DAY,
     ModelConfig,
 )
-from .graph import graph_sizes
+from .graph import GraphArrays
+from .graph_file import graph_provenance, load_graph
 from .models import build_graph_for, build_model, random_model
 from .network import GraphForecastModel, parameter_count
 
@@ -72,13 +73,16 @@ def _refinement_description(config: ModelConfig):
 
 def build_metadata(
     config: ModelConfig,
-    sizes: Dict[str, int],
+    graph: Dict[str, Any],
     parameters: int,
     checkpoint: Optional[str] = None,
     checkpoint_sha256: Optional[str] = None,
     seed: Optional[int] = None,
 ) -> Dict[str, Any]:
-    """The ``neuralom.json`` content (key names are read by the C++ engine; keep them)."""
+    """The ``neuralom.json`` content (key names are read by the C++ engine; keep them).
+
+    ``graph`` is ``graph_file.graph_provenance(...)``: sizes, method, SHA-256s, library versions.
+    """
     metadata: Dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -91,8 +95,7 @@ def build_metadata(
         "hidden_dim": config.hidden_dim,
         "processor_layers": config.processor_layers,
         "local_refinement": _refinement_description(config),
-        "graph": {key: sizes[key] for key in
-                  ("grid_nodes", "mesh_nodes", "mesh_edges", "g2m_edges", "m2g_edges")},
+        "graph": graph,
         "parameters": parameters,
         "checkpoint": checkpoint,
         "checkpoint_sha256": checkpoint_sha256,
@@ -136,31 +139,47 @@ def read_metadata(path: str) -> Dict[str, Any]:
     return json.loads(extra[METADATA_FILE])
 
 
+def _graph_of(
+    config: ModelConfig, graph_file: Optional[str], log: Log
+) -> Tuple[GraphArrays, Dict[str, Any]]:
+    """The model's graph (built, or read from ``graph_file``) and its provenance record."""
+    height, width = config.input_res
+    if graph_file is not None:
+        log(f"reading graph {graph_file} (checked against {height}x{width}, "
+            f"mesh level {config.mesh_level})")
+        graph = load_graph(graph_file, config)
+        return graph, graph_provenance(graph, "file", graph_file)
+    log(f"building graph: {height}x{width} grid, mesh level {config.mesh_level}"
+        + (", local refinement" if config.local_refinement else "")
+        + f", {config.mesh_arithmetic} arithmetic")
+    graph = build_graph_for(config)
+    return graph, graph_provenance(graph, config.mesh_arithmetic)
+
+
 def export_model(
     config: ModelConfig,
     out: str,
     checkpoint: Optional[str] = None,
     seed: Optional[int] = None,
     log: Log = _quiet,
+    graph_file: Optional[str] = None,
 ) -> ExportResult:
     """Build the network of ``config``, fill it from ``checkpoint`` (strictly) or randomly with
     ``seed``, script it and write it to ``out``. Exactly one of ``checkpoint``/``seed`` is given.
+    The graph is built with ``config.mesh_arithmetic``, or read from ``graph_file`` (``.npz``).
 
-    Raises checkpoint.CheckpointError for unusable checkpoints, OSError if writing fails.
+    Raises checkpoint.CheckpointError for unusable checkpoints, graph_file.GraphFileError for an
+    unusable graph file, OSError if writing fails.
     """
     if (checkpoint is None) == (seed is None):
         raise ValueError("give either a checkpoint or a random-init seed")
     start = time.perf_counter()
 
-    height, width = config.input_res
-    log(f"building graph: {height}x{width} grid, mesh level {config.mesh_level}"
-        + (", local refinement" if config.local_refinement else ""))
     step = time.perf_counter()
-    graph = build_graph_for(config)
-    sizes = graph_sizes(graph)
+    graph, provenance = _graph_of(config, graph_file, log)
     log("graph: {grid_nodes} grid nodes, {mesh_nodes} mesh nodes, {mesh_edges} mesh edges, "
-        "{g2m_edges} g2m edges, {m2g_edges} m2g edges".format(**sizes)
-        + f" ({time.perf_counter() - step:.1f} s)")
+        "{g2m_edges} g2m edges, {m2g_edges} m2g edges".format(**provenance)
+        + f", indices sha256 {provenance['index_sha256'][:12]} ({time.perf_counter() - step:.1f} s)")
 
     step = time.perf_counter()
     digest = None
@@ -181,7 +200,7 @@ def export_model(
     step = time.perf_counter()
     log("scripting (torch.jit.script)")
     scripted = script_model(model)
-    metadata = build_metadata(config, sizes, parameters, checkpoint, digest, seed)
+    metadata = build_metadata(config, provenance, parameters, checkpoint, digest, seed)
     log(f"writing {out}")
     size = write_archive(scripted, out, metadata)
     log(f"wrote {out}: {size / 2**20:.1f} MiB ({time.perf_counter() - step:.1f} s)")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from .icosphere import MultiMesh, build_multimesh, face_centroids
+from .icosphere import REFERENCE, MultiMesh, build_multimesh, check_arithmetic, face_centroids
 
 GraphArrays = Dict[str, np.ndarray]
 
@@ -101,12 +101,20 @@ def mesh_edges(faces: np.ndarray, num_vertices: int) -> Tuple[np.ndarray, np.nda
     return key // num_vertices, key % num_vertices
 
 
-def g2m_radius(finest_vertices: np.ndarray, finest_faces: np.ndarray) -> float:
-    """0.6 x the longest edge of the unrefined finest level (float32 length, float64 product)."""
+def g2m_radius(
+    finest_vertices: np.ndarray, finest_faces: np.ndarray, arithmetic: str = REFERENCE
+) -> float:
+    """0.6 x the longest edge of the unrefined finest level (float32 length).
+
+    Reference: ``0.6 * np.float32`` as the reference writes it (a float64 product under NumPy
+    1.x, float32 under NumPy 2); portable: the float64 product."""
     src = np.concatenate([finest_faces[:, 0], finest_faces[:, 1], finest_faces[:, 2]])
     dst = np.concatenate([finest_faces[:, 1], finest_faces[:, 2], finest_faces[:, 0]])
     squared = np.sum((finest_vertices[src] - finest_vertices[dst]) ** 2, axis=1)
-    return G2M_RADIUS_FACTOR * float(np.sqrt(np.max(squared)))
+    longest = np.sqrt(np.max(squared))
+    if check_arithmetic(arithmetic) == REFERENCE:
+        return float(G2M_RADIUS_FACTOR * longest)
+    return G2M_RADIUS_FACTOR * float(longest)
 
 
 def g2m_edges(
@@ -121,11 +129,11 @@ def g2m_edges(
 
 
 def m2g_edges(
-    grid_xyz: np.ndarray, mesh_vertices: np.ndarray, faces: np.ndarray
+    grid_xyz: np.ndarray, mesh_vertices: np.ndarray, faces: np.ndarray, arithmetic: str = REFERENCE
 ) -> Tuple[np.ndarray, np.ndarray]:
     """The three corners of the face whose centroid is nearest to each grid node -> the node
     (spec §4.7). Ties are resolved by scikit-learn's KD-tree, as in the reference."""
-    search = NearestNeighbors(n_neighbors=1).fit(face_centroids(mesh_vertices, faces))
+    search = NearestNeighbors(n_neighbors=1).fit(face_centroids(mesh_vertices, faces, arithmetic))
     _, index = search.kneighbors(grid_xyz)
     src = faces[index[:, 0]].reshape(-1).astype(np.int64)
     dst = np.repeat(np.arange(grid_xyz.shape[0], dtype=np.int64), 3)
@@ -137,8 +145,14 @@ def build_graph(
     width: int,
     mesh_level: int,
     refinement: Optional[Sequence[Sequence[float]]] = None,
+    arithmetic: str = REFERENCE,
 ) -> GraphArrays:
     """Build every graph array of a model with an ``height x width`` grid (spec §4).
+
+    ``arithmetic`` (``icosphere.MESH_ARITHMETICS``): ``reference`` mirrors the reference's
+    library calls (the graph the reference builds on this machine), ``portable`` gives the same
+    graph on every machine (the golden cases' graph). The torch float32 trigonometry and the
+    scikit-learn KD-tree are the reference's calls in both.
 
     Returns (NumPy; indices int64, grid index = row*W + col; features float32):
       grid_latlon [N_g, 2] (deg), mesh_vertices [N_m, 3], mesh_faces [F, 3],
@@ -148,16 +162,16 @@ def build_graph(
     """
     if height < 1 or width < 1:
         raise ValueError(f"grid must be at least 1x1, got {height}x{width}")
-    multimesh: MultiMesh = build_multimesh(mesh_level, refinement or ())
+    multimesh: MultiMesh = build_multimesh(mesh_level, refinement or (), arithmetic)
     vertices = multimesh.vertices
     latlon = grid_latlon(height, width)
     grid_xyz = latlon_to_xyz(latlon)
     mesh_pos = torch.from_numpy(vertices)
 
     mesh_src, mesh_dst = mesh_edges(multimesh.faces, vertices.shape[0])
-    radius = g2m_radius(multimesh.finest.vertices, multimesh.finest.faces)
+    radius = g2m_radius(multimesh.finest.vertices, multimesh.finest.faces, arithmetic)
     g2m_src, g2m_dst = g2m_edges(grid_xyz.numpy(), vertices, radius)
-    m2g_src, m2g_dst = m2g_edges(grid_xyz.numpy(), vertices, multimesh.faces)
+    m2g_src, m2g_dst = m2g_edges(grid_xyz.numpy(), vertices, multimesh.faces, arithmetic)
 
     return {
         "grid_latlon": latlon.numpy(),

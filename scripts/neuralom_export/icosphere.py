@@ -1,14 +1,31 @@
 """Icosahedral meshes on the unit sphere, built exactly as the reference does (model-spec §4.3-4.8).
 
 Every array is NumPy: vertices float32 ``[V, 3]``, faces int64 ``[F, 3]`` (counter-clockwise seen
-from outside). The float32 arithmetic is spelled out step by step because the later
-nearest-neighbour searches break ties on the last bit of these coordinates.
+from outside). The later nearest-neighbour searches break ties on the last bit of these
+coordinates, so *how* each number is rounded matters. Two arithmetics are offered:
+
+``reference`` (default)
+    the reference's own library calls, one for one: ``np.linalg.norm`` per new vertex (BLAS
+    ``sdot``), ``np.linalg.norm([1, phi])`` (BLAS ``ddot``), SciPy's rotation matrix applied
+    with ``np.dot`` (BLAS ``dgemm``), per-face centroids with NumPy scalar arithmetic. The mesh
+    then equals the one the reference code builds on the same machine with the same NumPy and
+    BLAS, whatever that BLAS's kernels round like (an FMA ``sdot`` differs from the plain formula
+    by 1 ulp on ~10 % of the vertices, which moves grid<->mesh edges, model-spec §4.4).
+``portable``
+    the same quantities with every rounding step written out in NumPy element-wise float32 /
+    float64 operations that involve no BLAS and no NumPy-version-dependent scalar promotion:
+    the same mesh on every machine. This equals ``reference`` on a machine whose BLAS does not
+    use FMA (where the golden cases were made) and with NumPy 1.x's promotion rules.
 """
 
 from typing import List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 import torch
+
+REFERENCE = "reference"
+PORTABLE = "portable"
+MESH_ARITHMETICS = (REFERENCE, PORTABLE)
 
 # (lat_min, lat_max, lon_min, lon_max, extra_splits) in degrees, applied in this order (spec §4.8).
 ATMOS_LOCAL_REFINEMENT: Tuple[Tuple[float, float, float, float, int], ...] = (
@@ -34,43 +51,74 @@ class MultiMesh(NamedTuple):
     finest: TriMesh  # the unrefined finest level (its edges set the g2m radius)
 
 
-def icosahedron() -> TriMesh:
+def check_arithmetic(arithmetic: str) -> str:
+    """``arithmetic`` if it names one of MESH_ARITHMETICS, else ValueError."""
+    if arithmetic not in MESH_ARITHMETICS:
+        raise ValueError(
+            f"unknown mesh arithmetic {arithmetic!r}; expected one of {', '.join(MESH_ARITHMETICS)}"
+        )
+    return arithmetic
+
+
+def _rotation_angle(phi: float) -> float:
+    """The y-axis rotation that centres two faces on the poles (spec §4.3), float64 radians."""
+    return (np.pi - 2 * np.arcsin(phi / np.sqrt(3))) / 2
+
+
+def icosahedron(arithmetic: str = REFERENCE) -> TriMesh:
     """Level-0 mesh: 12 vertices, 20 faces, rotated so that two faces are centred on the poles."""
-    phi = (1.0 + np.sqrt(5.0)) / 2.0
+    check_arithmetic(arithmetic)
+    phi = (1 + np.sqrt(5)) / 2
     rows = []
     for a in (1.0, -1.0):
         for b in (phi, -phi):
             rows += [(a, b, 0.0), (0.0, a, b), (b, 0.0, a)]
-    # The reference divides a float32 array by a float64 scalar in place; NumPy 1.x does that
-    # division in float32, which we state explicitly so NumPy 2 gives the same bits.
-    vertices = np.array(rows, dtype=np.float32) / np.float32(np.linalg.norm([1.0, phi]))
-    # Rotation about the y axis (row vectors times R = [[c, 0, s], [0, 1, 0], [-s, 0, c]]) in
-    # float64, written element-wise rather than with np.dot so no BLAS (and no FMA) is involved.
-    alpha = (np.pi - 2.0 * np.arcsin(phi / np.sqrt(3.0))) / 2.0
+    vertices = np.array(rows, dtype=np.float32)
+    faces = np.array(_BASE_FACES, dtype=np.int64)
+    if arithmetic == REFERENCE:
+        # The reference's calls: an in-place division by a BLAS-computed float64 norm (NumPy's
+        # promotion rules decide the precision), then SciPy's matrix applied with np.dot.
+        from scipy.spatial.transform import Rotation
+
+        vertices /= np.linalg.norm([1.0, phi])
+        matrix = Rotation.from_euler(seq="y", angles=_rotation_angle(phi)).as_matrix()
+        return TriMesh(np.dot(vertices, matrix).astype(np.float32), faces)
+    # Portable: the division in float32 (what NumPy 1.x does with that in-place division), the
+    # norm and the rotation x' = x c - z s, z' = x s + z c element-wise in float64 (no BLAS).
+    vertices = vertices / np.float32(np.sqrt(1.0 + phi * phi))
+    alpha = _rotation_angle(phi)
     c, s = np.cos(alpha), np.sin(alpha)
     x, y, z = (vertices[:, k].astype(np.float64) for k in range(3))
     rotated = np.stack([x * c - z * s, y, x * s + z * c], axis=1)
-    return TriMesh(rotated.astype(np.float32), np.array(_BASE_FACES, dtype=np.int64))
+    return TriMesh(rotated.astype(np.float32), faces)
 
 
 def _unit_rows(p: np.ndarray) -> np.ndarray:
-    """Normalise float32 rows by sqrt((x^2 + y^2) + z^2), each step rounded to float32.
+    """Portable: normalise float32 rows by sqrt((x^2 + y^2) + z^2), each step rounded to float32.
 
-    The reference calls np.linalg.norm per vertex, i.e. BLAS sdot: a reference (netlib) BLAS
-    gives exactly this, an FMA-using BLAS (OpenBLAS on AVX2/AVX-512) differs by 1 ulp on some
-    vertices, which moves g2m/m2g edges. The golden graphs follow this formula; spelling it out
-    keeps the graph independent of whichever BLAS NumPy happens to load.
+    This is what BLAS ``sdot`` computes without FMA (a reference netlib BLAS, or the machine where
+    the golden cases were made); written element-wise it is the same on every machine.
     """
     norm = np.sqrt((p[:, 0] * p[:, 0] + p[:, 1] * p[:, 1]) + p[:, 2] * p[:, 2])
     return p / norm[:, None]
 
 
-def two_split(vertices: np.ndarray, faces: np.ndarray) -> TriMesh:
+def _unit_rows_reference(p: np.ndarray) -> np.ndarray:
+    """Reference: ``row /= np.linalg.norm(row)`` one vertex at a time, as the reference's child
+    vertex builder does, so the norm goes through whatever BLAS ``sdot`` NumPy has loaded."""
+    out = np.array(p, dtype=np.float32, copy=True)
+    for row in out:
+        row /= np.linalg.norm(row)
+    return out
+
+
+def two_split(vertices: np.ndarray, faces: np.ndarray, arithmetic: str = REFERENCE) -> TriMesh:
     """Split every face into four (spec §4.4).
 
     Child vertices are appended in the order in which their parent edge is first met while walking
     the faces in order and, per face, the edges (i1,i2), (i2,i3), (i3,i1). Existing vertices keep
     their indices; ``vertices`` may hold more vertices than ``faces`` uses (local refinement).
+    A child is the float32 mean of its parents normalised to unit length (``arithmetic``).
     """
     n = vertices.shape[0]
     faces = np.asarray(faces, dtype=np.int64)
@@ -85,8 +133,10 @@ def two_split(vertices: np.ndarray, faces: np.ndarray) -> TriMesh:
 
     parents = unique_keys[creation_order]
     lo, hi = parents // n, parents % n
+    # The reference's ``vertices[[a, b]].mean(0)``: a float32 sum and a float32 division by 2.
     midpoint = (vertices[lo] + vertices[hi]) / np.float32(2.0)
-    new_vertices = np.concatenate([vertices, _unit_rows(midpoint)], axis=0).astype(np.float32)
+    unit = _unit_rows_reference if check_arithmetic(arithmetic) == REFERENCE else _unit_rows
+    new_vertices = np.concatenate([vertices, unit(midpoint)], axis=0).astype(np.float32)
 
     i1, i2, i3 = faces[:, 0], faces[:, 1], faces[:, 2]
     i12, i23, i31 = child[:, 0], child[:, 1], child[:, 2]
@@ -102,18 +152,31 @@ def two_split(vertices: np.ndarray, faces: np.ndarray) -> TriMesh:
     return TriMesh(new_vertices, new_faces)
 
 
-def mesh_hierarchy(level: int) -> List[TriMesh]:
+def mesh_hierarchy(level: int, arithmetic: str = REFERENCE) -> List[TriMesh]:
     """Meshes of levels 0..level; each level's vertices are a prefix of the next level's."""
-    meshes = [icosahedron()]
+    meshes = [icosahedron(arithmetic)]
     for _ in range(level):
-        meshes.append(two_split(*meshes[-1]))
+        meshes.append(two_split(*meshes[-1], arithmetic))
     return meshes
 
 
-def face_centroids(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Un-projected centroids, float64 ``[F, 3]``: float32 sum of the corners, float64 division."""
-    total = (vertices[faces[:, 0]] + vertices[faces[:, 1]]) + vertices[faces[:, 2]]
-    return total.astype(np.float64) / 3.0
+def face_centroids(
+    vertices: np.ndarray, faces: np.ndarray, arithmetic: str = REFERENCE
+) -> np.ndarray:
+    """Un-projected face centroids ``[F, 3]`` (spec §4.7), float64.
+
+    Reference: the reference's per-face loop over NumPy float32 scalars, ``(v0 + v1 + v2) / 3``,
+    whose precision NumPy's scalar promotion decides (float64 division under NumPy 1.x, float32
+    under NumPy 2). Portable: float32 sums and a float64 division, as NumPy 1.x does.
+    """
+    if check_arithmetic(arithmetic) == PORTABLE:
+        total = (vertices[faces[:, 0]] + vertices[faces[:, 1]]) + vertices[faces[:, 2]]
+        return total.astype(np.float64) / 3.0
+    centroids = []
+    for face in faces:
+        v0, v1, v2 = vertices[face[0]], vertices[face[1]], vertices[face[2]]
+        centroids.append(tuple((v0[k] + v1[k] + v2[k]) / 3 for k in range(3)))
+    return np.array(centroids).astype(np.float64).reshape(-1, 3)
 
 
 def xyz_to_latlon_deg(xyz: torch.Tensor) -> torch.Tensor:
@@ -124,31 +187,38 @@ def xyz_to_latlon_deg(xyz: torch.Tensor) -> torch.Tensor:
 
 
 def local_refine(
-    mesh: TriMesh, lat_min: float, lat_max: float, lon_min: float, lon_max: float, splits: int
+    mesh: TriMesh,
+    lat_min: float,
+    lat_max: float,
+    lon_min: float,
+    lon_max: float,
+    splits: int,
+    arithmetic: str = REFERENCE,
 ) -> TriMesh:
     """Split (``splits`` times) the faces whose centroid lies in the box, bounds inclusive.
 
     Returns the new vertices appended to the old ones and the faces ordered as
     [refined selected faces ..., unselected faces in their original order] (spec §4.8).
     """
-    centroids = torch.from_numpy(face_centroids(mesh.vertices, mesh.faces).astype(np.float32))
+    centroids = face_centroids(mesh.vertices, mesh.faces, arithmetic)
+    centroids = torch.from_numpy(centroids.astype(np.float32))
     latlon = xyz_to_latlon_deg(centroids)
     lat, lon = latlon[:, 0], latlon[:, 1]
     selected = ((lat >= lat_min) & (lat <= lat_max) & (lon >= lon_min) & (lon <= lon_max)).numpy()
     local = TriMesh(mesh.vertices, mesh.faces[selected])
     for _ in range(splits):
-        local = two_split(*local)
+        local = two_split(*local, arithmetic)
     return TriMesh(local.vertices, np.concatenate([local.faces, mesh.faces[~selected]], axis=0))
 
 
 def build_multimesh(
-    level: int, refinement: Sequence[Sequence[float]] = ()
+    level: int, refinement: Sequence[Sequence[float]] = (), arithmetic: str = REFERENCE
 ) -> MultiMesh:
     """Multimesh of levels 0..``level`` plus, if ``refinement`` is given, the locally refined
     finest mesh (its faces are appended after all levels' faces, spec §4.5/§4.8)."""
     if level < 0:
         raise ValueError(f"mesh level must be >= 0, got {level}")
-    meshes = mesh_hierarchy(level)
+    meshes = mesh_hierarchy(level, arithmetic)
     finest = meshes[-1]
     faces = [m.faces for m in meshes]
     vertices = finest.vertices
@@ -156,7 +226,9 @@ def build_multimesh(
         refined = finest
         for spec in refinement:
             lat_min, lat_max, lon_min, lon_max, splits = spec
-            refined = local_refine(refined, lat_min, lat_max, lon_min, lon_max, int(splits))
+            refined = local_refine(
+                refined, lat_min, lat_max, lon_min, lon_max, int(splits), arithmetic
+            )
         faces.append(refined.faces)
         vertices = refined.vertices
     return MultiMesh(vertices, np.concatenate(faces, axis=0).astype(np.int64), finest)

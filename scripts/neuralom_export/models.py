@@ -34,9 +34,11 @@ __all__ = [
 
 
 def build_graph_for(config: ModelConfig) -> GraphArrays:
-    """The static graph of ``config`` (grid size, mesh level, local refinement)."""
+    """The static graph of ``config`` (grid size, mesh level, local refinement, arithmetic)."""
     height, width = config.input_res
-    return build_graph(height, width, config.mesh_level, config.local_refinement or None)
+    return build_graph(
+        height, width, config.mesh_level, config.local_refinement or None, config.mesh_arithmetic
+    )
 
 
 def build_model(config: ModelConfig, graph: Optional[GraphArrays] = None) -> GraphForecastModel:

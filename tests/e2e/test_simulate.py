@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import GOLDEN
+from float32_bounds import ROLLOUT, ROUNDING, ulps
 
 DATA = GOLDEN / "ocean_small" / "data"
 REFERENCE = GOLDEN / "ocean_small" / "results_simulation.h5"
@@ -42,8 +43,10 @@ def test_reproduces_reference_results(batch1):
     err_truth = float(np.abs(truth - ref_truth).max())
     err_pred = float(np.abs(pred - ref_pred).max())
     print(f"max abs difference vs reference: ground_truth {err_truth:.3e}, predicted {err_pred:.3e}")
-    assert err_truth <= 1e-6
-    assert err_pred <= 1e-4
+    # float32_bounds.py: the truth is only normalised and de-normalised; predictions are a
+    # 4-day rollout of both stages.
+    assert err_truth <= ulps(ref_truth, ROUNDING)
+    assert err_pred <= ulps(ref_pred, ROLLOUT)
 
 
 def test_outputs_complete_and_described(batch1):
@@ -65,7 +68,7 @@ def test_batch_two_equals_batch_one(neuralom, golden_stages, work_dir, batch1):
     _, pred2 = read_fields(out / "results_simulation.h5")
     diff = float(np.abs(pred1 - pred2).max())
     print(f"max abs difference batch 2 vs batch 1: {diff:.3e}")
-    assert diff <= 1e-6
+    assert diff == 0.0  # every IC's arithmetic is the same in a batch: bit-identical
 
 
 def read_metrics(path):

@@ -1,5 +1,7 @@
 """The static graphs equal the reference's: golden graph.npz at 32x64 (indices exactly, features
-within 1e-6) and the counts of model-spec §4.11 at the reference resolutions.
+within 1e-6) and the counts of model-spec §4.11 at the reference resolutions, both with the
+*portable* mesh arithmetic, which is how the goldens' machine rounded (its BLAS sdot had no FMA);
+and the default *reference* arithmetic makes the reference's own library calls.
 
 The goldens were made with torch 1.13 and scikit-learn 1.2.1 (the Debian 12 stack). Elsewhere:
 * other scikit-learn versions order *exactly equidistant* g2m neighbours of a grid node
@@ -18,7 +20,9 @@ from sklearn.neighbors import NearestNeighbors
 
 from exporter_testlib import GOLDEN
 from neuralom_export.graph import build_graph, graph_sizes, grid_latlon, latlon_to_xyz
-from neuralom_export.icosphere import ATMOS_LOCAL_REFINEMENT, mesh_hierarchy
+from neuralom_export.icosphere import (
+    ATMOS_LOCAL_REFINEMENT, PORTABLE, REFERENCE, face_centroids, icosahedron, mesh_hierarchy,
+)
 
 GOLDEN_SKLEARN = "1.2.1"
 GOLDEN_TORCH = "1.13."
@@ -29,7 +33,7 @@ CASES = {"ocean_small": None, "atmos_small": ATMOS_LOCAL_REFINEMENT}
 @pytest.fixture(scope="module", params=sorted(CASES))
 def graphs(request):
     case = request.param
-    built = build_graph(32, 64, 3, CASES[case])
+    built = build_graph(32, 64, 3, CASES[case], PORTABLE)
     return case, built, dict(np.load(GOLDEN / case / "graph.npz"))
 
 
@@ -121,7 +125,7 @@ def _g2m_edges_per_grid_node(graph):
 
 def test_reference_ocean_graph_counts():
     """Stage 1/2 at 360x720, mesh level 5 (model-spec §4.5-4.7, §4.11)."""
-    graph = build_graph(360, 720, 5)
+    graph = build_graph(360, 720, 5, arithmetic=PORTABLE)
     assert graph_sizes(graph) == {
         "grid_nodes": 259200, "mesh_nodes": 10242, "mesh_edges": 81900,
         "g2m_edges": 403596, "m2g_edges": 777600,
@@ -133,7 +137,7 @@ def test_reference_ocean_graph_counts():
 
 def test_reference_atmos_graph_counts():
     """OneForecast at 120x240, mesh level 5 with two local refinements (model-spec §4.8, §4.11)."""
-    graph = build_graph(120, 240, 5, ATMOS_LOCAL_REFINEMENT)
+    graph = build_graph(120, 240, 5, ATMOS_LOCAL_REFINEMENT, PORTABLE)
     assert graph_sizes(graph) == {
         "grid_nodes": 28800, "mesh_nodes": 12337, "mesh_edges": 98296,
         "g2m_edges": 49233, "m2g_edges": 86400,
@@ -141,3 +145,91 @@ def test_reference_atmos_graph_counts():
     assert graph["mesh_faces"].shape[0] == 51788
     assert _g2m_edges_per_grid_node(graph) == [0, 13509, 11506, 2428, 1357]
     assert graph["mesh_vertices"].shape[0] - np.unique(graph["m2g_src"]).size == 40
+
+
+# --- the reference arithmetic mirrors the reference's calls ------------------------------------
+
+
+def _reference_icosahedron():
+    """The reference's get_icosahedron, written independently from its description (spec §4.3)."""
+    from scipy.spatial import transform
+
+    phi = (1 + np.sqrt(5)) / 2
+    vertices = []
+    for c1 in (1.0, -1.0):
+        for c2 in (phi, -phi):
+            vertices += [(c1, c2, 0.0), (0.0, c1, c2), (c2, 0.0, c1)]
+    vertices = np.array(vertices, dtype=np.float32)
+    vertices /= np.linalg.norm([1.0, phi])
+    angle = (np.pi - 2 * np.arcsin(phi / np.sqrt(3))) / 2
+    matrix = transform.Rotation.from_euler(seq="y", angles=angle).as_matrix()
+    return np.dot(vertices, matrix).astype(np.float32)
+
+
+def _reference_two_split(vertices, faces):
+    """The reference's child-vertex bookkeeping: a dict keyed by the sorted parent pair, children
+    created on first sight as mean(0) of the parents divided by np.linalg.norm of the child."""
+    index, rows, new_faces = {}, list(vertices), []
+
+    def child(a, b):
+        key = tuple(sorted((a, b)))
+        if key not in index:
+            p = vertices[[a, b]].mean(0)
+            p /= np.linalg.norm(p)
+            index[key] = len(rows)
+            rows.append(p)
+        return index[key]
+
+    for i1, i2, i3 in faces:
+        i12, i23, i31 = child(i1, i2), child(i2, i3), child(i3, i1)
+        new_faces += [[i1, i12, i31], [i12, i2, i23], [i31, i23, i3], [i12, i23, i31]]
+    return np.array(rows), np.array(new_faces, dtype=np.int64)
+
+
+def test_reference_arithmetic_equals_the_reference_calls_on_this_machine():
+    """Whatever this machine's BLAS does, the default arithmetic makes the same calls as the
+    reference and so gets the same bits (vertices) and the same faces."""
+    meshes = mesh_hierarchy(3, REFERENCE)
+    vertices, faces = _reference_icosahedron(), meshes[0].faces
+    np.testing.assert_array_equal(meshes[0].vertices, vertices)
+    for level in range(1, 4):
+        vertices, faces = _reference_two_split(vertices, faces)
+        assert vertices.dtype == np.float32
+        np.testing.assert_array_equal(meshes[level].vertices, vertices, err_msg=f"level {level}")
+        np.testing.assert_array_equal(meshes[level].faces, faces, err_msg=f"level {level}")
+
+
+def test_arithmetics_differ_only_where_blas_sdot_differs_from_the_formula():
+    """Level 1 from the (shared) icosahedron: a child vertex can differ between the arithmetics
+    only where np.linalg.norm (BLAS sdot) differs from sqrt((x^2+y^2)+z^2). On a BLAS without
+    FMA kernels the two therefore build the same mesh."""
+    np.testing.assert_array_equal(icosahedron(REFERENCE).vertices, icosahedron(PORTABLE).vertices)
+    base = icosahedron(PORTABLE)
+    reference, portable = mesh_hierarchy(1, REFERENCE)[1], mesh_hierarchy(1, PORTABLE)[1]
+    parents = []  # in order of first sight, as children are created
+    for face in base.faces:
+        for a, b in ((face[0], face[1]), (face[1], face[2]), (face[2], face[0])):
+            if tuple(sorted((a, b))) not in parents:
+                parents.append(tuple(sorted((a, b))))
+    differing_norms = 0
+    for k, (a, b) in enumerate(parents, start=base.vertices.shape[0]):
+        p = base.vertices[[a, b]].mean(0)
+        same_norm = np.linalg.norm(p) == np.sqrt((p[0] * p[0] + p[1] * p[1]) + p[2] * p[2])
+        differing_norms += int(not same_norm)
+        if same_norm:
+            np.testing.assert_array_equal(reference.vertices[k], portable.vertices[k])
+    differing_vertices = int(np.any(reference.vertices != portable.vertices, axis=1).sum())
+    assert differing_vertices <= differing_norms
+
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) >= "2.0.0",
+                    reason="NumPy 2 divides the reference's float32 centroid sums in float32")
+def test_centroids_agree_under_numpy1_promotion():
+    mesh = mesh_hierarchy(2, PORTABLE)[-1]
+    np.testing.assert_array_equal(face_centroids(mesh.vertices, mesh.faces, REFERENCE),
+                                  face_centroids(mesh.vertices, mesh.faces, PORTABLE))
+
+
+def test_unknown_arithmetic_is_rejected():
+    with pytest.raises(ValueError, match="mesh arithmetic"):
+        build_graph(8, 16, 1, arithmetic="fast")

@@ -4,7 +4,7 @@ runtime switches (batching, static cache, edge chunking) do not change results."
 import pytest
 import torch
 
-from exporter_testlib import FORWARD_TOLERANCE, golden_array, max_abs
+from exporter_testlib import forward_tolerance, golden_array, max_abs
 from neuralom_export.models import build_graph_for, make_config, random_model
 from neuralom_export.network import parameter_count
 
@@ -19,25 +19,28 @@ def models(eager_models, scripted_models):
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_stage1_reproduces_reference(models, flavour):
     y1_raw = models[flavour]["stage1"](golden_array("ocean_small", "x"))
-    error = max_abs(y1_raw, golden_array("ocean_small", "y1_raw"))
+    reference = golden_array("ocean_small", "y1_raw")
+    error = max_abs(y1_raw, reference)
     print(f"stage1 {flavour}: max abs error {error:.3g}")
-    assert error <= FORWARD_TOLERANCE
+    assert error <= forward_tolerance(reference)
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_stage2_correction_reproduces_reference(models, flavour):
     y1 = golden_array("ocean_small", "y1")  # masked stage-1 output
     y = models[flavour]["stage2"](y1) + y1
-    error = max_abs(y, golden_array("ocean_small", "y"))
+    reference = golden_array("ocean_small", "y")
+    error = max_abs(y, reference)
     print(f"stage2 {flavour}: max abs error {error:.3g}")
-    assert error <= FORWARD_TOLERANCE
+    assert error <= forward_tolerance(reference)
 
 
 def test_masking_stage1_output_gives_golden_y1(models):
     y1_raw = models["script"]["stage1"](golden_array("ocean_small", "x"))
     mask = golden_array("ocean_small", "mask")
     y1 = torch.where(mask, y1_raw, torch.zeros(()))
-    assert max_abs(y1, golden_array("ocean_small", "y1")) <= FORWARD_TOLERANCE
+    reference = golden_array("ocean_small", "y1")
+    assert max_abs(y1, reference) <= forward_tolerance(reference)
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -45,9 +48,11 @@ def test_atmos_substeps_reproduce_reference(models, flavour):
     state = golden_array("atmos_small", "x")
     for substep in range(1, 5):
         state = models[flavour]["atmos"](state)
-        error = max_abs(state, golden_array("atmos_small", f"y_substep{substep}"))
+        reference = golden_array("atmos_small", f"y_substep{substep}")
+        error = max_abs(state, reference)
         print(f"atmos {flavour} substep {substep}: max abs error {error:.3g}")
-        assert error <= FORWARD_TOLERANCE, f"substep {substep}"
+        # Each sub-step feeds the last one's output back: the bound grows with the sub-step.
+        assert error <= substep * forward_tolerance(reference), f"substep {substep}"
 
 
 @pytest.mark.parametrize("kind,case", [("stage1", "ocean_small"), ("atmos", "atmos_small")])
@@ -73,17 +78,19 @@ def test_static_cache_and_chunking_keep_results(scripted_models, kind, case):
     model = scripted_models[kind]
     x = golden_array(case, "x")
     plain = model(x)
+    # Chunked edge MLPs and the cached static term reorder float32 sums (float32_bounds.py).
+    bound = forward_tolerance(plain)
     try:
         model.build_static_cache()
         assert model.static_cache_built()
-        assert max_abs(model(x), plain) <= 1e-6
+        assert max_abs(model(x), plain) <= bound
         model.set_edge_chunk(1000)  # several chunks for g2m (3240+) and m2g (6144) edges
-        assert max_abs(model(x), plain) <= 1e-6
+        assert max_abs(model(x), plain) <= bound
         model.clear_static_cache()
         assert not model.static_cache_built()
-        assert max_abs(model(x), plain) <= 1e-6
+        assert max_abs(model(x), plain) <= bound
         model.build_static_cache()  # built while chunking
-        assert max_abs(model(x), plain) <= 1e-6
+        assert max_abs(model(x), plain) <= bound
     finally:
         model.clear_static_cache()
         model.set_edge_chunk(0)

@@ -1,0 +1,187 @@
+"""Graph files (--graph FILE.npz): round trip, validation against the model configuration, the
+provenance record in the export metadata, and the reference-side saver's array extraction."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from exporter_testlib import (
+    CHECKPOINTS, EXPORT_SCRIPT, GOLDEN, SCRIPTS_DIR, SMALL, SMALL_ARGS, forward_tolerance,
+    golden_array, max_abs,
+)
+from neuralom_export.cli import main as export_main
+from neuralom_export.export import export_model, read_metadata
+from neuralom_export.graph import build_graph
+from neuralom_export.graph_file import GRAPH_KEYS, GraphFileError, graph_provenance, load_graph, save_graph
+from neuralom_export.models import make_config
+
+GOLDEN_GRAPH = GOLDEN / "ocean_small" / "graph.npz"
+NO_ARITHMETIC = SMALL_ARGS[: SMALL_ARGS.index("--mesh-arithmetic")]
+
+
+@pytest.fixture(scope="module")
+def config():
+    return make_config("stage1", **SMALL)
+
+
+def _damaged(tmp_path, change):
+    arrays = dict(np.load(GOLDEN_GRAPH))
+    change(arrays)
+    path = tmp_path / "damaged.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+def test_golden_graph_file_loads_unchanged(config):
+    graph = load_graph(str(GOLDEN_GRAPH), config)
+    golden = dict(np.load(GOLDEN_GRAPH))
+    assert sorted(graph) == sorted(GRAPH_KEYS)
+    for key in GRAPH_KEYS:
+        np.testing.assert_array_equal(graph[key], golden[key], err_msg=key)
+        assert graph[key].dtype == (np.int64 if golden[key].dtype.kind == "i" else np.float32)
+
+
+def test_save_then_load_round_trips(tmp_path, config):
+    built = build_graph(32, 64, 3, arithmetic="portable")
+    path = tmp_path / "g.npz"
+    save_graph(str(path), built)
+    loaded = load_graph(str(path), config)
+    for key in GRAPH_KEYS:
+        np.testing.assert_array_equal(loaded[key], built[key], err_msg=key)
+    assert [p.name for p in tmp_path.iterdir()] == ["g.npz"]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda a: a.pop("m2g_src"), "missing arrays m2g_src"),
+        (lambda a: a.__setitem__("g2m_dst", a["g2m_dst"] + 700), "'g2m_dst' holds indices"),
+        (lambda a: a.__setitem__("mesh_src", a["mesh_src"][:-1]), "'mesh_src' has 5099 edges"),
+        (lambda a: a.__setitem__("m2g_edge_features", a["m2g_edge_features"][:, :3]),
+         "'m2g_edge_features' has shape [6144, 3], expected [6144, 4]"),
+        (lambda a: a.__setitem__("grid_latlon", a["grid_latlon"][::-1].copy()), "differs from the 32x64 grid"),
+        (lambda a: a.__setitem__("mesh_vertices", a["mesh_vertices"][:162]), "expected 642 for mesh level 3"),
+        (lambda a: a.__setitem__("mesh_node_features", a["mesh_node_features"] * np.nan), "NaN or Inf"),
+        (lambda a: a.__setitem__("g2m_src", a["g2m_src"].astype(np.float32)), "expected integers"),
+    ],
+    ids=["missing", "index range", "edge count", "feature shape", "grid", "mesh level", "nan", "dtype"],
+)
+def test_bad_graph_files_are_refused(tmp_path, config, change, message):
+    with pytest.raises(GraphFileError, match="graph file .*damaged.npz") as error:
+        load_graph(str(_damaged(tmp_path, change)), config)
+    assert message in str(error.value)
+
+
+def test_graph_for_another_grid_is_refused(tmp_path):
+    with pytest.raises(GraphFileError, match=r"expected \[1024, 2\] for the model's 32x32 grid"):
+        load_graph(str(GOLDEN_GRAPH), make_config("stage1", **dict(SMALL, input_res=(32, 32))))
+
+
+def test_non_npz_file_is_refused(tmp_path, config):
+    path = tmp_path / "graph.npz"
+    path.write_text("not a zip")
+    with pytest.raises(GraphFileError, match="cannot be read as .npz"):
+        load_graph(str(path), config)
+
+
+def test_export_with_golden_graph_reproduces_reference(work_dir):
+    """Exported anywhere with the goldens' graph file, stage 1 gives the goldens' output."""
+    out = work_dir / "stage1_graph_file.pt"
+    result = export_model(make_config("stage1", **SMALL), str(out), str(CHECKPOINTS["stage1"]),
+                          graph_file=str(GOLDEN_GRAPH))
+    graph = result.metadata["graph"]
+    assert graph["method"] == "file"
+    assert graph["file"] == str(GOLDEN_GRAPH.resolve())
+    assert len(graph["file_sha256"]) == 64
+    reference = golden_array("ocean_small", "y1_raw")
+    y1_raw = torch.jit.load(str(out))(golden_array("ocean_small", "x"))
+    assert max_abs(y1_raw, reference) <= forward_tolerance(reference)
+    # The same graph as the portable build: same index digest.
+    built = graph_provenance(build_graph(32, 64, 3, arithmetic="portable"), "portable")
+    assert graph["index_sha256"] == built["index_sha256"]
+    assert graph["features_sha256"] == built["features_sha256"]
+
+
+def test_provenance_tells_graphs_apart():
+    graph = build_graph(32, 64, 3, arithmetic="portable")
+    record = graph_provenance(graph, "portable")
+    assert record["method"] == "portable"
+    assert {"grid_nodes", "mesh_nodes", "mesh_edges", "g2m_edges", "m2g_edges"} <= set(record)
+    assert {"numpy", "scipy", "scikit_learn", "torch"} <= set(record["built_with"])
+    moved = dict(graph)
+    moved["g2m_dst"] = graph["g2m_dst"].copy()
+    moved["g2m_dst"][[0, 1]] = moved["g2m_dst"][[1, 0]]
+    assert graph_provenance(moved, "portable")["index_sha256"] != record["index_sha256"]
+    assert graph_provenance(dict(graph), "portable")["index_sha256"] == record["index_sha256"]
+
+
+def test_cli_records_arithmetic_and_refuses_both_graph_options(tmp_path, capsys):
+    out = tmp_path / "s2.pt"
+    assert export_main(["--model", "stage2", "--random-init", "--out", str(out), *NO_ARITHMETIC]) == 0
+    assert read_metadata(str(out))["graph"]["method"] == "reference"  # the default
+    code = export_main(["--model", "stage2", "--random-init", "--out", str(out), *SMALL_ARGS,
+                        "--graph", str(GOLDEN_GRAPH)])
+    assert code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_cli_bad_graph_file_exits_2(tmp_path, capsys):
+    bad = _damaged(tmp_path, lambda a: a.pop("mesh_faces"))
+    code = export_main(["--model", "stage1", "--random-init", "--out", str(tmp_path / "x.pt"),
+                        *NO_ARITHMETIC, "--graph", str(bad)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "damaged.npz" in err and "missing arrays mesh_faces" in err
+    assert not (tmp_path / "x.pt").exists()
+
+
+class _FakeDGLGraph:
+    """What save_reference_graph.graph_arrays reads of a DGL graph."""
+
+    def __init__(self, src, dst, edge_x, node_x=None):
+        self._edges = (torch.from_numpy(src).int(), torch.from_numpy(dst).int())
+        self.edata = {"x": torch.from_numpy(edge_x)}
+        self.ndata = {"x": torch.from_numpy(node_x)} if node_x is not None else {}
+
+    def edges(self):
+        return self._edges
+
+
+def test_reference_saver_extracts_every_array(tmp_path, config):
+    """scripts/save_reference_graph.py runs in the reference's environment (DGL); here its
+    extraction runs on an object with the reference model's attributes, and its output loads."""
+    spec = importlib.util.spec_from_file_location("save_reference_graph",
+                                                  SCRIPTS_DIR / "save_reference_graph.py")
+    saver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(saver)
+    g = dict(np.load(GOLDEN_GRAPH))
+
+    class Model:
+        class graph:
+            lat_lon_grid_flat = torch.from_numpy(g["grid_latlon"])
+            mesh_vertices = g["mesh_vertices"]
+            mesh_faces = g["mesh_faces"].astype(np.int32)
+
+        mesh_graph = _FakeDGLGraph(g["mesh_src"], g["mesh_dst"], g["mesh_edge_features"],
+                                   g["mesh_node_features"])
+        g2m_graph = _FakeDGLGraph(g["g2m_src"], g["g2m_dst"], g["g2m_edge_features"])
+        m2g_graph = _FakeDGLGraph(g["m2g_src"], g["m2g_dst"], g["m2g_edge_features"])
+
+    arrays = saver.graph_arrays(Model)
+    assert sorted(arrays) == sorted(GRAPH_KEYS)
+    path = tmp_path / "saved.npz"
+    np.savez(path, **arrays)
+    loaded = load_graph(str(path), config)
+    for key in GRAPH_KEYS:
+        np.testing.assert_array_equal(loaded[key], g[key], err_msg=key)
+
+
+def test_metadata_is_json_serialisable(tmp_path):
+    out = tmp_path / "a.pt"
+    meta = export_model(make_config("atmos", **SMALL), str(out), seed=1).metadata
+    assert json.loads(json.dumps(meta)) == read_metadata(str(out))
+    assert meta["graph"]["method"] == "portable"
+    assert EXPORT_SCRIPT.exists()
