@@ -9,14 +9,37 @@
 #include "commands.h"
 #include "neuralom/errors.h"
 #include "neuralom/log.h"
+#include "neuralom/model.h"
 #include "neuralom/runtime.h"
 #include "neuralom/version.h"
 
 namespace neuralom::app {
+namespace {
+
+// `neuralom info --model FILE`: the exported model's description, read from the archive without
+// loading its weights: a summary line, then the whole neuralom.json (graph provenance included:
+// method, index/feature SHA-256s, edge counts, the libraries that built it).
+int print_model_info(const std::string& path) {
+  const ModelMetadata m = read_model_metadata(path);
+  std::cout << "model       " << path << "\n"
+            << "summary     " << m.summary() << "\n"
+            << "exported    torch " << m.torch_version << ", exporter " << m.exporter_version << "\n";
+  if (!m.checkpoint.empty()) {
+    std::cout << "checkpoint  " << m.checkpoint << " (sha256 " << m.checkpoint_sha256 << ")\n";
+  }
+  std::cout << "neuralom.json:\n" << m.json << "\n";
+  return kExitOk;
+}
+
+}  // namespace
 
 int run_info(int argc, char** argv) {
-  cxxopts::Options options("neuralom info", "Print version, LibTorch, CUDA devices, threads and BLAS.");
+  cxxopts::Options options("neuralom info",
+                           "Print version, LibTorch, CUDA devices, threads and BLAS; or, with "
+                           "--model FILE, an exported model's metadata.");
   options.add_options()
+      ("model", "print the metadata of an exported model FILE (.pt) instead: configuration, "
+                "checkpoint, graph provenance", cxxopts::value<std::string>(), "FILE")
       ("threads", "intra-op threads to configure (default: all hardware threads)",
        cxxopts::value<int>()->default_value("0"))
       ("log-level", "trace|debug|info|warn|error|off (default: $NEURALOM_LOG_LEVEL or info)",
@@ -33,6 +56,7 @@ int run_info(int argc, char** argv) {
     return kExitOk;
   }
   init_logging(args["log-level"].as<std::string>());
+  if (args.count("model") != 0U) return print_model_info(args["model"].as<std::string>());
   const int threads = configure_threads(args["threads"].as<int>());
 
   const VersionInfo v = version_info();

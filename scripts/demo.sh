@@ -24,11 +24,12 @@ for arg in "$@"; do
   esac
 done
 
-PY="$(require_python)"
-if [ -z "${NEURALOM_BIN:-}" ] && [ ! -x "$ROOT/build/neuralom" ]; then
-  echo "== building neuralom (scripts/setup.sh)"
+# Set-up first: on a fresh machine it installs the packages (Python with torch included) and builds.
+if [ -z "${NEURALOM_BIN:-}" ] && { [ ! -x "$ROOT/build/neuralom" ] || ! find_python >/dev/null; }; then
+  echo "== installing and building (scripts/setup.sh)"
   "$ROOT/scripts/setup.sh"
 fi
+PY="$(require_python)"
 BIN="$(neuralom_binary "$ROOT")"
 
 echo "== demo data (data/demo)"

@@ -34,7 +34,10 @@ from neuralom_export.models import build_graph_for, make_config, random_model  #
 import h5py  # noqa: E402
 
 H, W = 32, 64
-SIZES = dict(input_res=(H, W), mesh_level=3, hidden_dim=32, processor_layers=4)
+# The portable mesh arithmetic: the demo models are trained on, and exported with, a graph that is
+# the same on every machine, so retraining and re-exporting reproduce them anywhere.
+SIZES = dict(input_res=(H, W), mesh_level=3, hidden_dim=32, processor_layers=4,
+             mesh_arithmetic="portable")
 
 
 def load_fields(path: Path) -> np.ndarray:
@@ -100,7 +103,7 @@ def export(kind: str, ckpt: Path, out: Path) -> None:
     cmd = [sys.executable, str(ROOT / "scripts" / "export_torchscript.py"), "--model", kind,
            "--checkpoint", os.path.relpath(ckpt, ROOT), "--out", os.path.relpath(out, ROOT),
            "--input-res", str(H), str(W), "--mesh-level", "3", "--hidden-dim", "32",
-           "--processor-layers", "4"]
+           "--processor-layers", "4", "--mesh-arithmetic", "portable"]
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 

@@ -1,0 +1,42 @@
+"""`neuralom info --model FILE`: an exported model's metadata, graph provenance included."""
+
+import hashlib
+import json
+
+import numpy as np
+
+from conftest import GOLDEN
+
+
+def _index_sha256(graph_npz):
+    """The exporter's index digest (neuralom_export/graph_file.py), recomputed independently."""
+    sha = hashlib.sha256()
+    graph = np.load(graph_npz)
+    for key in ("mesh_src", "mesh_dst", "g2m_src", "g2m_dst", "m2g_src", "m2g_dst"):
+        sha.update(key.encode())
+        sha.update(np.ascontiguousarray(graph[key], dtype="<i8").tobytes())
+    return sha.hexdigest()
+
+
+def test_info_model_prints_summary_and_graph_provenance(neuralom, golden_stages):
+    result = neuralom("info", "--model", golden_stages[0])
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "stage1 (MIGraph, 101->93 channels, 32x64, mesh level 3, hidden 32, 4 layers)" in out
+    assert hashlib.sha256((GOLDEN / "ocean_small" / "stage1_best_ckpt.tar").read_bytes()).hexdigest() in out
+    metadata = json.loads(out[out.index("neuralom.json:") + len("neuralom.json:"):])
+    graph = metadata["graph"]
+    assert graph["method"] == "portable"
+    assert (graph["mesh_nodes"], graph["g2m_edges"], graph["m2g_edges"]) == (642, 3240, 6144)
+    assert graph["index_sha256"] == _index_sha256(GOLDEN / "ocean_small" / "graph.npz")
+
+
+def test_info_model_refuses_missing_and_foreign_files(neuralom, tmp_path):
+    missing = neuralom("info", "--model", tmp_path / "absent.pt")
+    assert missing.returncode == 2
+    assert "absent.pt" in missing.stderr
+    foreign = tmp_path / "notes.pt"
+    foreign.write_text("not a model")
+    result = neuralom("info", "--model", foreign)
+    assert result.returncode == 2
+    assert "notes.pt" in result.stderr
