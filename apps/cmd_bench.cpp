@@ -6,14 +6,14 @@
 
 #include "commands.h"
 #include "detail/json.h"
-#include "neuralom/cli_options.h"
-#include "neuralom/errors.h"
-#include "neuralom/log.h"
-#include "neuralom/output_file.h"
-#include "neuralom/run_plan.h"
-#include "neuralom/runner.h"
-#include "neuralom/runtime.h"
-#include "neuralom/version.h"
+#include "neuralom/cli/options.h"
+#include "neuralom/core/errors.h"
+#include "neuralom/core/log.h"
+#include "neuralom/core/version.h"
+#include "neuralom/engine/run_plan.h"
+#include "neuralom/engine/runner.h"
+#include "neuralom/io/output_file.h"
+#include "neuralom/model/runtime.h"
 
 namespace neuralom::app {
 namespace {

@@ -7,11 +7,11 @@
 #include <cxxopts.hpp>
 
 #include "commands.h"
-#include "neuralom/errors.h"
-#include "neuralom/log.h"
-#include "neuralom/model.h"
-#include "neuralom/runtime.h"
-#include "neuralom/version.h"
+#include "neuralom/core/errors.h"
+#include "neuralom/core/log.h"
+#include "neuralom/core/version.h"
+#include "neuralom/model/model.h"
+#include "neuralom/model/runtime.h"
 
 namespace neuralom::app {
 namespace {

@@ -5,12 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
-#include "neuralom/cli_options.h"
-#include "neuralom/errors.h"
-#include "neuralom/log.h"
-#include "neuralom/metrics_report.h"
-#include "neuralom/run_plan.h"
-#include "neuralom/runner.h"
+#include "neuralom/cli/options.h"
+#include "neuralom/core/errors.h"
+#include "neuralom/core/log.h"
+#include "neuralom/engine/run_plan.h"
+#include "neuralom/engine/runner.h"
+#include "neuralom/verify/metrics_report.h"
 
 namespace neuralom::app {
 namespace {

@@ -1,13 +1,13 @@
 // `neuralom`: the command-line front end. It only dispatches to subcommands and turns exceptions
-// into exit codes (see neuralom/errors.h); all logic lives in the neuralom library.
+// into exit codes (see neuralom/core/errors.h); all logic lives in the neuralom library.
 #include <cstring>
 #include <exception>
 #include <iostream>
 #include <string>
 
 #include "commands.h"
-#include "neuralom/errors.h"
-#include "neuralom/version.h"
+#include "neuralom/core/errors.h"
+#include "neuralom/core/version.h"
 
 namespace {
 

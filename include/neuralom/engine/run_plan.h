@@ -1,0 +1,67 @@
+// Validation before compute. plan_run() checks every input of a run — files, datasets, shapes,
+// element types, statistics, climatology, mask, model metadata against the data, the initial
+// conditions against the file length, the output directory — and resolves what the settings
+// leave open (which data file, device, edge chunking, saved channels). Nothing heavy is loaded:
+// model weights, fields and the climatology are only inspected.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <c10/core/Device.h>
+
+#include "neuralom/cli/settings.h"
+#include "neuralom/data/fields.h"
+#include "neuralom/model/model.h"
+
+namespace neuralom {
+
+struct RunPlan {
+  RunSettings settings;
+
+  // Resolved inputs.
+  std::string ocean_file;           ///< the yearly ocean data file in use
+  FieldsShape ocean_shape;
+  std::string climatology_file;
+  FieldsShape climatology_shape;    ///< times = 1 for a single field
+  std::string atmos_file;           ///< forecast mode
+  FieldsShape atmos_shape;
+  std::vector<ModelMetadata> stages;
+  std::optional<ModelMetadata> atmos;
+
+  // Geometry and channels.
+  int64_t height = 0;               ///< ocean model grid
+  int64_t width = 0;
+  int64_t atmos_height = 0;         ///< atmosphere model grid
+  int64_t atmos_width = 0;
+  int64_t days_available = 0;       ///< ocean days usable (file and climatology)
+  int64_t atmos_substeps = 0;       ///< forecast: model applications per ocean day
+  std::vector<int64_t> atmos_forcing_channels;  ///< forecast: atmosphere channels used as forcing
+  std::vector<int64_t> save_channels;           ///< indices into the output channels, ascending
+  std::vector<int64_t> save_leads;              ///< lead days written to the fields file, ascending
+
+  // Execution.
+  c10::Device device{c10::kCPU};
+  int64_t edge_chunk = 0;
+
+  // Outputs.
+  std::string results_file;         ///< <output>/results_simulation.h5 or results_forecasting.h5
+
+  /// The last lead day (prediction_length − 1).
+  int64_t last_lead() const { return settings.prediction_length - 1; }
+
+  /// A human-readable description (printed by --dry-run and logged at the start of a run).
+  std::string describe() const;
+};
+
+/// Validates the settings against the files they name. Throws ConfigError, InputError,
+/// ModelError or OutputError with a message naming the file, dataset or setting at fault.
+RunPlan plan_run(const RunSettings& settings);
+
+/// The command that exports a TorchScript model from a reference checkpoint (for messages):
+/// "python3 scripts/export_torchscript.py --model stage1 --checkpoint X.tar --out X.pt".
+std::string export_command(const std::string& kind, const std::string& checkpoint, const std::string& out);
+
+}  // namespace neuralom

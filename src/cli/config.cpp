@@ -1,0 +1,166 @@
+#include "neuralom/cli/config.h"
+
+#include <filesystem>
+#include <set>
+
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include "neuralom/core/errors.h"
+
+namespace neuralom {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Keys neuralom reads from a configuration file.
+const std::set<std::string>& known_keys() {
+  static const std::set<std::string> keys{
+      "data_dir", "year", "test_data_path", "test_file", "land_mask_path", "global_means_path", "global_stds_path",
+      "climate_mean_path", "test_data_path_atmos", "atmos_file", "global_means_path_atmos", "global_stds_path_atmos",
+      "stages", "atmos_model", "prediction_length", "ics", "in_channels", "ocean_channels", "atmos_channels",
+      "out_channels", "out_variables", "atmos_time_offset", "atmos_steps_per_day", "atmos_substeps",
+      "atmos_forcing_channels", "output_dir", "save_fields", "save_channels", "save_leads", "compression",
+      "baselines", "overwrite", "hash_data", "batch", "device", "threads", "static_cache", "edge_chunk", "prefetch",
+      "on_nonfinite", "log_level"};
+  return keys;
+}
+
+// Keys of the reference's training/inference configuration that have no meaning here.
+const std::set<std::string>& reference_only_keys() {
+  static const std::set<std::string> keys{
+      "num_data_workers", "dt", "n_history", "ics_type", "exp_dir", "train_data_path", "valid_data_path",
+      "land_mask", "normalize", "normalization", "orography", "add_noise", "noise_std", "crop_size_x",
+      "crop_size_y", "log_to_screen", "log_to_wandb", "save_checkpoint", "plot_animations", "nettype", "lr",
+      "batch_size", "scheduler", "loss_channel_wise", "loss_scale", "use_loss_scaler_from_metnet3",
+      "in_channels_atmos", "out_channels_atmos", "max_epochs", "finetune_dir", "run_num", "config"};
+  return keys;
+}
+
+// Returns a copy of `node` with YAML merge keys (`<<: *anchor` or `<<: [*a, *b]`) applied:
+// keys of the node itself win over merged ones, and earlier merged maps over later ones.
+YAML::Node resolve_merges(const YAML::Node& node) {
+  if (node.IsSequence()) {
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : node) out.push_back(resolve_merges(item));
+    return out;
+  }
+  if (!node.IsMap()) return YAML::Clone(node);
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (key != "<<") out[key] = resolve_merges(kv.second);
+  }
+  if (const YAML::Node merge = node["<<"]) {
+    std::vector<YAML::Node> sources;
+    if (merge.IsSequence()) {
+      for (const auto& m : merge) sources.push_back(m);
+    } else {
+      sources.push_back(merge);
+    }
+    for (const auto& src : sources) {
+      if (!src.IsMap()) continue;
+      const YAML::Node resolved = resolve_merges(src);
+      for (const auto& kv : resolved) {
+        const std::string key = kv.first.as<std::string>();
+        if (!out[key]) out[key] = kv.second;
+      }
+    }
+  }
+  return out;
+}
+
+// A scalar or a flat sequence as the layer's text form ("a,b,c").
+std::string node_text(const YAML::Node& node, const std::string& where) {
+  if (node.IsNull()) return "";
+  if (node.IsScalar()) return node.as<std::string>();
+  if (node.IsSequence()) {
+    std::string out;
+    for (const auto& item : node) {
+      if (!item.IsScalar()) throw ConfigError(where + ": expected a list of plain values");
+      if (!out.empty()) out += ",";
+      out += item.as<std::string>();
+    }
+    return out;
+  }
+  throw ConfigError(where + ": expected a value or a list, found a mapping");
+}
+
+YAML::Node load_yaml(const std::string& path) {
+  if (!fs::exists(path)) throw ConfigError(path + ": no such configuration file");
+  try {
+    return resolve_merges(YAML::LoadFile(path));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(path + ": invalid YAML: " + e.what());
+  }
+}
+
+YAML::Node select_section(const YAML::Node& root, const std::string& path, const std::string& section) {
+  if (section.empty()) return root;
+  if (!root.IsMap() || !root[section] || !root[section].IsMap()) {
+    std::string found;
+    if (root.IsMap()) {
+      for (const auto& kv : root) found += (found.empty() ? "" : ", ") + kv.first.as<std::string>();
+    }
+    throw ConfigError(path + ": no section '" + section + "' (sections: " + (found.empty() ? "none" : found) + ")");
+  }
+  return root[section];
+}
+
+}  // namespace
+
+SettingsLayer load_config_file(const std::string& path, const std::string& section) {
+  const YAML::Node root = select_section(load_yaml(path), path, section);
+  SettingsLayer layer;
+  if (root.IsNull()) return layer;
+  if (!root.IsMap()) throw ConfigError(path + ": expected a mapping of settings at the top level");
+  const std::string base = fs::absolute(path).parent_path().string();
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string where = path + ": " + key;
+    if (known_keys().count(key) != 0) {
+      layer.set(key, node_text(kv.second, where), where, base);
+    } else if (reference_only_keys().count(key) == 0 && !kv.second.IsMap()) {
+      spdlog::warn("{}: unknown key '{}' ignored", path, key);
+    }
+  }
+  return layer;
+}
+
+std::string ReferenceExperiment::config_path() const {
+  return (fs::path(exp_dir) / config / run_num / "config.yaml").string();
+}
+
+std::string ReferenceExperiment::experiment_dir() const {
+  fs::path dir = fs::path(exp_dir) / config / run_num;
+  if (!finetune_dir.empty()) dir /= finetune_dir;
+  return dir.string();
+}
+
+SettingsLayer load_reference_experiment(const ReferenceExperiment& experiment) {
+  if (experiment.run_num.empty()) {
+    throw ConfigError("--exp-dir needs --run-num (e.g. --exp-dir ./exp --config NeuralOM --run-num 20250309-195251)");
+  }
+  const std::string path = experiment.config_path();
+  const YAML::Node cfg = select_section(load_yaml(path), path, experiment.config);
+  SettingsLayer layer;
+  // The reference resolves these relative to the directory it is run from.
+  static const char* kCopied[] = {"test_data_path", "land_mask_path", "global_means_path", "global_stds_path",
+                                  "test_data_path_atmos", "global_means_path_atmos", "global_stds_path_atmos",
+                                  "in_channels", "ocean_channels", "atmos_channels", "out_channels", "out_variables"};
+  for (const char* key : kCopied) {
+    if (cfg[key]) layer.set(key, node_text(cfg[key], path + ": " + key), path + ": " + key);
+  }
+  const std::string origin = "--exp-dir " + experiment.experiment_dir();
+  layer.set("climate_mean_path", "./data/climate_mean_s_t_ssh.npy", origin + " (the reference's fixed path)");
+  const fs::path dir(experiment.experiment_dir());
+  layer.set("stages",
+            (dir / "training_checkpoints" / "best_ckpt.pt").string() + "," +
+                (dir / "model2" / "10_steps_finetune" / "training_checkpoints" / "best_ckpt.pt").string(),
+            origin);
+  layer.set("atmos_model", (dir / "training_checkpoints_atmos" / "best_ckpt.pt").string(), origin);
+  layer.set("output_dir", dir.string(), origin);
+  return layer;
+}
+
+}  // namespace neuralom

@@ -1,0 +1,253 @@
+#include "neuralom/cli/settings.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <sstream>
+
+#include "neuralom/core/errors.h"
+
+namespace neuralom {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The two layers in precedence order.
+class Sources {
+ public:
+  Sources(const SettingsLayer& flags, const SettingsLayer& config) : flags_(flags), config_(config) {}
+
+  const SettingsLayer::Entry* find(const std::string& key) const {
+    if (const auto* e = flags_.find(key)) return e;
+    return config_.find(key);
+  }
+  bool from_flags(const std::string& key) const { return flags_.has(key); }
+  bool in_config(const std::string& key) const { return config_.has(key); }
+  const SettingsLayer::Entry* config_entry(const std::string& key) const { return config_.find(key); }
+  const SettingsLayer::Entry* flag_entry(const std::string& key) const { return flags_.find(key); }
+
+ private:
+  const SettingsLayer& flags_;
+  const SettingsLayer& config_;
+};
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::string path_of(const SettingsLayer::Entry& e) {
+  const std::string v = trim(e.value);
+  if (v.empty() || e.base_dir.empty() || fs::path(v).is_absolute()) return v;
+  return (fs::path(e.base_dir) / v).lexically_normal().string();
+}
+
+int64_t to_int(const SettingsLayer::Entry& e, const std::string& key, int64_t min_value) {
+  const std::string v = trim(e.value);
+  int64_t out = 0;
+  std::size_t used = 0;
+  try {
+    out = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size()) {
+    throw ConfigError(e.origin + ": '" + v + "' is not an integer (" + key + ")");
+  }
+  if (out < min_value) {
+    throw ConfigError(e.origin + ": " + key + " must be at least " + std::to_string(min_value) + ", got " + v);
+  }
+  return out;
+}
+
+bool to_bool(const SettingsLayer::Entry& e) {
+  std::string v = trim(e.value);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
+  throw ConfigError(e.origin + ": '" + e.value + "' is not a boolean (true/false)");
+}
+
+}  // namespace
+
+const char* run_mode_name(RunMode mode) { return mode == RunMode::kSimulate ? "simulate" : "forecast"; }
+
+const SettingsLayer::Entry* SettingsLayer::find(const std::string& key) const {
+  const auto it = entries.find(key);
+  return it == entries.end() ? nullptr : &it->second;
+}
+
+void SettingsLayer::set(const std::string& key, std::string value, std::string origin, std::string base_dir) {
+  entries[key] = Entry{std::move(value), std::move(origin), std::move(base_dir)};
+}
+
+std::vector<int64_t> parse_index_spec(const std::string& text, const std::string& what) {
+  std::vector<int64_t> out;
+  const auto items = split_list(text);
+  if (items.empty()) throw ConfigError(what + ": empty index list");
+  {
+    std::stringstream raw(text);
+    std::string piece;
+    while (std::getline(raw, piece, ',')) {
+      if (trim(piece).empty()) throw ConfigError(what + ": empty item in '" + text + "'");
+    }
+  }
+  for (const auto& item : items) {
+    std::vector<std::string> parts;
+    std::stringstream ss(item);
+    std::string p;
+    while (std::getline(ss, p, ':')) parts.push_back(trim(p));
+    if (item.back() == ':') parts.emplace_back();
+    auto number = [&](const std::string& s) -> int64_t {
+      std::size_t used = 0;
+      int64_t v = 0;
+      try {
+        v = std::stoll(s, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (s.empty() || used != s.size() || v < 0) {
+        throw ConfigError(what + ": '" + item + "' is not an index, a range start:stop or start:stop:step " +
+                          "of non-negative integers");
+      }
+      return v;
+    };
+    if (parts.size() == 1) {
+      out.push_back(number(parts[0]));
+    } else if (parts.size() == 2 || parts.size() == 3) {
+      const int64_t start = number(parts[0]);
+      const int64_t stop = number(parts[1]);
+      const int64_t step = parts.size() == 3 ? number(parts[2]) : 1;
+      if (step == 0 || stop <= start) {
+        throw ConfigError(what + ": range '" + item + "' is empty (ranges are start:stop with stop > start, stop excluded)");
+      }
+      for (int64_t i = start; i < stop; i += step) out.push_back(i);
+    } else {
+      throw ConfigError(what + ": cannot parse '" + item + "'");
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> reference_out_variables() {
+  static const char* depths[] = {"0",   "2",   "5",   "7",   "11",  "15",  "21",  "29",  "40",  "55",  "77", "92",
+                                 "109", "130", "155", "186", "222", "266", "318", "380", "453", "541", "643"};
+  std::vector<std::string> names;
+  for (const char* var : {"S", "U", "V", "T"}) {
+    for (const char* d : depths) names.push_back(std::string(var) + d);
+  }
+  names.emplace_back("SSH");
+  return names;
+}
+
+RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const SettingsLayer& config) {
+  const Sources src(flags, config);
+  RunSettings s;
+  s.mode = mode;
+
+  auto text = [&](const std::string& key, const std::string& fallback) {
+    const auto* e = src.find(key);
+    return e ? trim(e->value) : fallback;
+  };
+  auto path = [&](const std::string& key, const std::string& fallback) {
+    const auto* e = src.find(key);
+    return e ? path_of(*e) : fallback;
+  };
+  auto integer = [&](const std::string& key, int64_t fallback, int64_t min_value) {
+    const auto* e = src.find(key);
+    return e ? to_int(*e, key, min_value) : fallback;
+  };
+  auto boolean = [&](const std::string& key, bool fallback) {
+    const auto* e = src.find(key);
+    return e ? to_bool(*e) : fallback;
+  };
+  auto indices = [&](const std::string& key, const std::string& fallback) {
+    const auto* e = src.find(key);
+    return e ? parse_index_spec(e->value, e->origin) : parse_index_spec(fallback, key);
+  };
+
+  // Data paths: a flag wins; a --data-dir flag re-roots every path not given as a flag; then
+  // the configuration's own path; then <data_dir>/<reference file name>.
+  s.data_dir = path("data_dir", "data");
+  const bool data_dir_flag = src.from_flags("data_dir");
+  auto data_path = [&](const std::string& key, const std::string& file) {
+    if (const auto* e = src.flag_entry(key)) return path_of(*e);
+    if (!data_dir_flag) {
+      if (const auto* e = src.config_entry(key)) return path_of(*e);
+    }
+    return (fs::path(s.data_dir) / file).string();
+  };
+  s.test_data_path = data_path("test_data_path", "test");
+  s.land_mask_path = data_path("land_mask_path", "land_mask.h5");
+  s.global_means_path = data_path("global_means_path", "mean_s_t_ssh.npy");
+  s.global_stds_path = data_path("global_stds_path", "std_s_t_ssh.npy");
+  s.climate_mean_path = data_path("climate_mean_path", "climate_mean_s_t_ssh.npy");
+  s.test_data_path_atmos = data_path("test_data_path_atmos", "test_atmos");
+  s.global_means_path_atmos = data_path("global_means_path_atmos", "mean_atmos.npy");
+  s.global_stds_path_atmos = data_path("global_stds_path_atmos", "std_atmos.npy");
+  s.year = text("year", "");
+  s.test_file = path("test_file", "");
+  s.atmos_file = path("atmos_file", "");
+
+  if (const auto* e = src.find("stages")) {
+    for (const auto& p : split_list(e->value)) s.stages.push_back(path_of(SettingsLayer::Entry{p, e->origin, e->base_dir}));
+  }
+  s.atmos_model = path("atmos_model", "");
+
+  s.prediction_length = integer("prediction_length", 61, 2);
+  s.ics = indices("ics", mode == RunMode::kSimulate ? "0:240" : "0:50");
+  s.in_channels = indices("in_channels", "0:97");
+  s.ocean_channels = indices("ocean_channels", "0:93");
+  s.atmos_channels = indices("atmos_channels", "93:97");
+  s.out_channels = indices("out_channels", "0:93");
+  if (const auto* e = src.find("out_variables")) {
+    s.out_variables = split_list(e->value);
+  } else {
+    s.out_variables = reference_out_variables();
+  }
+  s.atmos_time_offset = integer("atmos_time_offset", 2, 0);
+  s.atmos_steps_per_day = integer("atmos_steps_per_day", 4, 1);
+  s.atmos_substeps = integer("atmos_substeps", 0, 0);
+  if (src.find("atmos_forcing_channels")) s.atmos_forcing_channels = indices("atmos_forcing_channels", "");
+
+  s.output_dir = path("output_dir", "");
+  s.save_fields = boolean("save_fields", false);
+  if (const auto* e = src.find("save_channels")) s.save_channels = split_list(e->value);
+  if (src.find("save_leads")) s.save_leads = indices("save_leads", "");
+  s.compression = static_cast<int>(integer("compression", 0, 0));
+  if (s.compression > 9) throw ConfigError(src.find("compression")->origin + ": compression must be 0..9");
+  s.baselines = boolean("baselines", false);
+  s.overwrite = boolean("overwrite", false);
+  s.hash_data = boolean("hash_data", true);
+
+  s.batch = integer("batch", 1, 1);
+  s.device = text("device", "auto");
+  s.threads = static_cast<int>(integer("threads", 0, 0));
+  s.static_cache = boolean("static_cache", true);
+  s.edge_chunk = integer("edge_chunk", -1, -1);
+  s.prefetch = integer("prefetch", 2, 1);
+  const std::string nonfinite = text("on_nonfinite", "error");
+  if (nonfinite != "error" && nonfinite != "warn") {
+    throw ConfigError(src.find("on_nonfinite")->origin + ": on_nonfinite must be 'error' or 'warn', got '" +
+                      nonfinite + "'");
+  }
+  s.warn_on_nonfinite = nonfinite == "warn";
+  s.dry_run = boolean("dry_run", false);
+  s.log_level = text("log_level", "");
+  return s;
+}
+
+}  // namespace neuralom

@@ -1,0 +1,120 @@
+#include "neuralom/io/output_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <utility>
+
+#include "neuralom/core/errors.h"
+
+namespace fs = std::filesystem;
+
+namespace neuralom {
+namespace {
+
+/// The directory a path lives in ("." for a bare file name).
+fs::path parent_directory(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  return parent.empty() ? fs::path(".") : parent;
+}
+
+}  // namespace
+
+void ensure_output_directory(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw OutputError("cannot write to " + dir + ": " + ec.message());
+  if (!fs::is_directory(dir, ec)) throw OutputError("cannot write to " + dir + ": not a directory");
+  // Permission bits do not tell the whole story (read-only mounts, ACLs, quotas, root squashing):
+  // creating a file is the only reliable test, and it is better to fail now than after hours of
+  // compute.
+  const std::string probe =
+      (fs::path(dir) / (".neuralom-write-probe-" + std::to_string(::getpid()))).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw OutputError("cannot write to " + dir + ": " + std::strerror(errno));
+  ::close(fd);
+  fs::remove(probe, ec);
+  if (ec) throw OutputError("cannot write to " + dir + ": cannot remove probe file " + probe + ": " + ec.message());
+}
+
+PendingFile::PendingFile(std::string final_path)
+    : final_path_(std::move(final_path)), temp_path_(final_path_ + ".partial") {
+  const fs::path dir = parent_directory(final_path_);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw OutputError("cannot write " + final_path_ + ": directory " + dir.string() + " does not exist");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw OutputError("cannot write " + final_path_ + ": directory " + dir.string() + " is not writable (" +
+                      std::strerror(errno) + ")");
+  }
+  // A ".partial" file is never valid output: it is what an earlier interrupted run left behind.
+  fs::remove(temp_path_, ec);
+  if (ec) {
+    throw OutputError("cannot remove stale temporary file " + temp_path_ + ": " + ec.message());
+  }
+}
+
+PendingFile::~PendingFile() {
+  if (!committed_ && !temp_path_.empty()) {
+    std::error_code ec;  // a destructor must not throw; a leftover is removed by the next run
+    fs::remove(temp_path_, ec);
+  }
+}
+
+PendingFile::PendingFile(PendingFile&& other) noexcept
+    : final_path_(std::move(other.final_path_)),
+      temp_path_(std::move(other.temp_path_)),
+      committed_(other.committed_) {
+  // The moved-from object must not delete the file it no longer owns.
+  other.temp_path_.clear();
+  other.committed_ = true;
+}
+
+PendingFile& PendingFile::operator=(PendingFile&& other) noexcept {
+  if (this != &other) {
+    if (!committed_ && !temp_path_.empty()) {
+      std::error_code ec;
+      fs::remove(temp_path_, ec);
+    }
+    final_path_ = std::move(other.final_path_);
+    temp_path_ = std::move(other.temp_path_);
+    committed_ = other.committed_;
+    other.temp_path_.clear();
+    other.committed_ = true;
+  }
+  return *this;
+}
+
+void PendingFile::commit() {
+  if (committed_) return;
+  std::error_code ec;
+  if (!fs::exists(temp_path_, ec)) {
+    throw OutputError("cannot commit " + final_path_ + ": temporary file " + temp_path_ + " does not exist");
+  }
+  // rename(2) within one directory is atomic: readers see the old file or the complete new one.
+  fs::rename(temp_path_, final_path_, ec);
+  if (ec) {
+    throw OutputError("cannot rename " + temp_path_ + " to " + final_path_ + ": " + ec.message());
+  }
+  committed_ = true;
+}
+
+void write_text_file(const std::string& path, const std::string& content) {
+  PendingFile pending(path);
+  {
+    std::ofstream out(pending.temp_path(), std::ios::binary | std::ios::trunc);
+    if (!out) throw OutputError("cannot create " + pending.temp_path() + ": " + std::strerror(errno));
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.close();
+    if (!out) throw OutputError("cannot write " + pending.temp_path() + " (disk full?)");
+  }
+  pending.commit();
+}
+
+}  // namespace neuralom

@@ -1,0 +1,170 @@
+// Run settings: index specifications, precedence of flags over configuration files over defaults,
+// YAML merge keys, and the reference experiment layout.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "neuralom/cli/config.h"
+#include "neuralom/cli/options.h"
+#include "neuralom/cli/settings.h"
+#include "neuralom/core/errors.h"
+
+namespace neuralom {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path scratch_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("neuralom_settings_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+RunSettings parse(RunMode mode, std::vector<std::string> args) {
+  args.insert(args.begin(), "simulate");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_run_command(mode, static_cast<int>(argv.size()), argv.data()).settings;
+}
+
+TEST(IndexSpec, RangesListsAndSteps) {
+  EXPECT_EQ(parse_index_spec("0:4", "x"), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(parse_index_spec("0,5,10", "x"), (std::vector<int64_t>{0, 5, 10}));
+  EXPECT_EQ(parse_index_spec("0:10:5", "x"), (std::vector<int64_t>{0, 5}));
+  EXPECT_EQ(parse_index_spec("3, 7:9", "x"), (std::vector<int64_t>{3, 7, 8}));
+  EXPECT_EQ(parse_index_spec("0:240", "x").size(), 240U);
+}
+
+TEST(IndexSpec, RejectsMalformedText) {
+  for (const char* bad : {"", "3:x", "a", "5:2", "1:2:0", "-1", "1,,2"}) {
+    EXPECT_THROW(parse_index_spec(bad, "--ics"), ConfigError) << bad;
+  }
+  try {
+    parse_index_spec("3:x", "--ics");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--ics"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ReferenceVariables, AreTheConfigsOutVariables) {
+  const auto v = reference_out_variables();
+  ASSERT_EQ(v.size(), 93U);
+  EXPECT_EQ(v[0], "S0");
+  EXPECT_EQ(v[22], "S643");
+  EXPECT_EQ(v[23], "U0");
+  EXPECT_EQ(v[46], "V0");
+  EXPECT_EQ(v[69], "T0");
+  EXPECT_EQ(v[91], "T643");
+  EXPECT_EQ(v[92], "SSH");
+}
+
+TEST(RunCommand, DefaultsFollowTheReference) {
+  const RunSettings s = parse(RunMode::kSimulate, {"--stages", "a.pt,b.pt", "--output", "out"});
+  EXPECT_EQ(s.prediction_length, 61);
+  EXPECT_EQ(s.ics.size(), 240U);
+  EXPECT_EQ(s.ics.back(), 239);
+  EXPECT_EQ(s.in_channels.size(), 97U);
+  EXPECT_EQ(s.atmos_channels, (std::vector<int64_t>{93, 94, 95, 96}));
+  EXPECT_EQ(s.land_mask_path, (fs::path("data") / "land_mask.h5").string());
+  EXPECT_EQ(s.stages, (std::vector<std::string>{"a.pt", "b.pt"}));
+  EXPECT_EQ(s.batch, 1);
+  const RunSettings f = parse(RunMode::kForecast, {"--stages", "a.pt,b.pt", "--atmos", "m.pt"});
+  EXPECT_EQ(f.ics.size(), 50U);
+  EXPECT_EQ(f.global_means_path_atmos, (fs::path("data") / "mean_atmos.npy").string());
+}
+
+TEST(RunCommand, FlagsOverrideTheConfigFileWhichOverridesDefaults) {
+  const fs::path dir = scratch_dir("precedence");
+  write(dir / "run.yaml",
+        "prediction_length: 11\n"
+        "ics: [0, 5, 10]\n"
+        "batch: 4\n"
+        "stages: [models/s1.pt, models/s2.pt]\n"
+        "land_mask_path: masks/land.h5\n");
+  const RunSettings s =
+      parse(RunMode::kSimulate, {"--config-file", (dir / "run.yaml").string(), "--batch", "2", "--output", "o"});
+  EXPECT_EQ(s.prediction_length, 11);                       // from the file
+  EXPECT_EQ(s.ics, (std::vector<int64_t>{0, 5, 10}));      // from the file
+  EXPECT_EQ(s.batch, 2);                                   // the flag wins
+  // Relative paths in a file are relative to the file.
+  EXPECT_EQ(s.stages.front(), (dir / "models" / "s1.pt").string());
+  EXPECT_EQ(s.land_mask_path, (dir / "masks" / "land.h5").string());
+  // --data-dir re-roots data paths that were not given as flags.
+  const RunSettings r = parse(RunMode::kSimulate, {"--config-file", (dir / "run.yaml").string(), "--data-dir", "/d"});
+  EXPECT_EQ(r.land_mask_path, "/d/land_mask.h5");
+  fs::remove_all(dir);
+}
+
+TEST(ConfigFile, ResolvesYamlMergeKeysAndSections) {
+  const fs::path dir = scratch_dir("merge");
+  write(dir / "config.yaml",
+        "base: &BASE\n"
+        "  prediction_length: 41\n"
+        "  test_data_path: './data/test'\n"
+        "  batch: 3\n"
+        "NeuralOM: &NeuralOM\n"
+        "  <<: *BASE\n"
+        "  batch: 5\n"
+        "  atmos_channels: [93, 94, 95, 96]\n"
+        "  lr: 1e-3\n");
+  const SettingsLayer layer = load_config_file((dir / "config.yaml").string(), "NeuralOM");
+  ASSERT_TRUE(layer.has("prediction_length"));
+  EXPECT_EQ(layer.find("prediction_length")->value, "41");  // merged from BASE
+  EXPECT_EQ(layer.find("batch")->value, "5");               // own key wins over the merged one
+  EXPECT_EQ(layer.find("atmos_channels")->value, "93,94,95,96");
+  EXPECT_FALSE(layer.has("lr"));                            // a training key, ignored
+  EXPECT_THROW(load_config_file((dir / "config.yaml").string(), "Nope"), ConfigError);
+  EXPECT_THROW(load_config_file((dir / "missing.yaml").string()), ConfigError);
+  write(dir / "broken.yaml", "a: [1, 2\n");
+  EXPECT_THROW(load_config_file((dir / "broken.yaml").string()), ConfigError);
+  fs::remove_all(dir);
+}
+
+TEST(ReferenceExperiment, FindsExportedModelsNextToCheckpoints) {
+  const fs::path dir = scratch_dir("exp");
+  write(dir / "exp" / "NeuralOM" / "20250309-195251" / "config.yaml",
+        "full_field: &FULL_FIELD\n"
+        "  prediction_length: 41\n"
+        "  test_data_path: './data/test'\n"
+        "  land_mask_path: './data/land_mask.h5'\n"
+        "NeuralOM:\n"
+        "  <<: *FULL_FIELD\n"
+        "  atmos_channels: [93, 94, 95, 96]\n");
+  ReferenceExperiment exp;
+  exp.exp_dir = (dir / "exp").string();
+  exp.run_num = "20250309-195251";
+  exp.finetune_dir = "6_steps_finetune";
+  const SettingsLayer layer = load_reference_experiment(exp);
+  const fs::path run = dir / "exp" / "NeuralOM" / "20250309-195251" / "6_steps_finetune";
+  EXPECT_EQ(layer.find("stages")->value,
+            (run / "training_checkpoints" / "best_ckpt.pt").string() + "," +
+                (run / "model2" / "10_steps_finetune" / "training_checkpoints" / "best_ckpt.pt").string());
+  EXPECT_EQ(layer.find("output_dir")->value, run.string());
+  EXPECT_EQ(layer.find("test_data_path")->value, "./data/test");
+  EXPECT_FALSE(layer.has("prediction_length"));  // the reference's scripts override it with 61
+  fs::remove_all(dir);
+}
+
+TEST(RunCommand, RejectsBadValues) {
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--batch", "0"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--prediction-length", "1"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--on-nonfinite", "maybe"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--compression", "12"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--unknown"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--atmos", "x.pt"}), ConfigError);  // forecast-only flag
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--finetune-dir", "x"}), ConfigError);
+}
+
+}  // namespace
+}  // namespace neuralom

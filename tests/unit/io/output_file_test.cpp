@@ -1,0 +1,210 @@
+// Output files appear only when complete: PendingFile, ensure_output_directory, write_text_file.
+#include "neuralom/io/output_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include <gtest/gtest.h>
+
+#include "temp_dir.h"
+
+#include "neuralom/core/errors.h"
+
+namespace neuralom {
+namespace {
+
+namespace fs = std::filesystem;
+
+using testing::TempDir;
+
+void write_file(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+template <typename F>
+std::string output_error_message(F&& f) {
+  try {
+    std::forward<F>(f)();
+  } catch (const OutputError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected OutputError";
+  return {};
+}
+
+TEST(PendingFileTest, FileIsNotVisibleUntilCommit) {
+  const TempDir dir;
+  const std::string final_path = dir.file("metrics.json");
+  PendingFile pending(final_path);
+  EXPECT_EQ(pending.final_path(), final_path);
+  EXPECT_EQ(pending.temp_path(), final_path + ".partial");
+  write_file(pending.temp_path(), "complete");
+  EXPECT_FALSE(fs::exists(final_path));
+  pending.commit();
+  EXPECT_EQ(read_file(final_path), "complete");
+  EXPECT_FALSE(fs::exists(final_path + ".partial"));
+}
+
+TEST(PendingFileTest, DestructorDeletesAnUncommittedFile) {
+  const TempDir dir;
+  const std::string final_path = dir.file("results.h5");
+  {
+    PendingFile pending(final_path);
+    write_file(pending.temp_path(), "half-written");
+    ASSERT_TRUE(fs::exists(pending.temp_path()));
+  }
+  EXPECT_FALSE(fs::exists(final_path + ".partial"));
+  EXPECT_FALSE(fs::exists(final_path));
+}
+
+TEST(PendingFileTest, DestructorKeepsACommittedFile) {
+  const TempDir dir;
+  const std::string final_path = dir.file("out.txt");
+  {
+    PendingFile pending(final_path);
+    write_file(pending.temp_path(), "kept");
+    pending.commit();
+    pending.commit();  // a second commit is a no-op
+  }
+  EXPECT_EQ(read_file(final_path), "kept");
+}
+
+TEST(PendingFileTest, CommitReplacesAnExistingFileAtomically) {
+  const TempDir dir;
+  const std::string final_path = dir.file("run.json");
+  write_file(final_path, "old");
+  // A reader that has the old file open keeps seeing the old content: rename() swaps the
+  // directory entry instead of rewriting the file in place.
+  const int reader = ::open(final_path.c_str(), O_RDONLY);
+  ASSERT_GE(reader, 0);
+
+  PendingFile pending(final_path);
+  write_file(pending.temp_path(), "new");
+  EXPECT_EQ(read_file(final_path), "old");
+  pending.commit();
+  EXPECT_EQ(read_file(final_path), "new");
+
+  char buf[8] = {};
+  EXPECT_EQ(::pread(reader, buf, sizeof(buf), 0), 3);
+  EXPECT_EQ(std::string(buf), "old");
+  ::close(reader);
+}
+
+TEST(PendingFileTest, RemovesAStalePartialFileFromAnEarlierCrash) {
+  const TempDir dir;
+  const std::string final_path = dir.file("results.h5");
+  write_file(final_path + ".partial", "left over by a killed run");
+  const PendingFile pending(final_path);
+  EXPECT_FALSE(fs::exists(pending.temp_path()));
+}
+
+TEST(PendingFileTest, CommitWithoutATemporaryFileFails) {
+  const TempDir dir;
+  PendingFile pending(dir.file("never_written.txt"));
+  const std::string message = output_error_message([&] { pending.commit(); });
+  EXPECT_NE(message.find("never_written.txt.partial does not exist"), std::string::npos) << message;
+}
+
+TEST(PendingFileTest, MissingDirectoryIsAnOutputError) {
+  const TempDir dir;
+  const std::string missing = dir.file("no/such/dir");
+  const std::string message = output_error_message([&] { PendingFile pending(missing + "/x.h5"); });
+  EXPECT_NE(message.find("directory " + missing + " does not exist"), std::string::npos) << message;
+}
+
+TEST(PendingFileTest, UnwritableDirectoryIsAnOutputError) {
+  const TempDir dir;
+  const fs::path locked = dir.path() / "locked";
+  fs::create_directory(locked);
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+  if (::access(locked.c_str(), W_OK) == 0) {
+    fs::permissions(locked, fs::perms::owner_all);
+    GTEST_SKIP() << "permission bits do not stop this user (root?)";
+  }
+  const std::string message = output_error_message([&] { PendingFile pending((locked / "x.h5").string()); });
+  EXPECT_NE(message.find("is not writable"), std::string::npos) << message;
+  fs::permissions(locked, fs::perms::owner_all);
+}
+
+TEST(PendingFileTest, MoveTransfersOwnership) {
+  const TempDir dir;
+  const std::string final_path = dir.file("moved.txt");
+  PendingFile outer(dir.file("other.txt"));
+  write_file(outer.temp_path(), "other");
+  {
+    PendingFile first(final_path);
+    write_file(first.temp_path(), "data");
+    PendingFile second(std::move(first));
+    EXPECT_EQ(second.temp_path(), final_path + ".partial");
+    // Move-assignment drops (deletes) what `outer` held and takes over `second`'s file.
+    outer = std::move(second);
+  }
+  EXPECT_FALSE(fs::exists(dir.file("other.txt.partial")));
+  EXPECT_TRUE(fs::exists(final_path + ".partial")) << "the moved-from objects must not delete it";
+  outer.commit();
+  EXPECT_EQ(read_file(final_path), "data");
+}
+
+TEST(OutputDirectoryTest, CreatesMissingParents) {
+  const TempDir dir;
+  const std::string nested = dir.file("a/b/c");
+  ensure_output_directory(nested);
+  EXPECT_TRUE(fs::is_directory(nested));
+  // The write probe leaves nothing behind.
+  EXPECT_TRUE(fs::is_empty(nested));
+  ensure_output_directory(nested);  // idempotent
+}
+
+TEST(OutputDirectoryTest, AFileInTheWayIsAnOutputError) {
+  const TempDir dir;
+  write_file(dir.file("plain"), "not a directory");
+  const std::string message = output_error_message([&] { ensure_output_directory(dir.file("plain/sub")); });
+  EXPECT_EQ(message.rfind("cannot write to " + dir.file("plain/sub") + ": ", 0), 0u) << message;
+}
+
+TEST(OutputDirectoryTest, UnwritableDirectoryIsAnOutputError) {
+  const TempDir dir;
+  const fs::path locked = dir.path() / "locked";
+  fs::create_directory(locked);
+  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+  if (::access(locked.c_str(), W_OK) == 0) {
+    fs::permissions(locked, fs::perms::owner_all);
+    GTEST_SKIP() << "permission bits do not stop this user (root?)";
+  }
+  const std::string message = output_error_message([&] { ensure_output_directory(locked.string()); });
+  EXPECT_NE(message.find("Permission denied"), std::string::npos) << message;
+  fs::permissions(locked, fs::perms::owner_all);
+}
+
+TEST(WriteTextFileTest, WritesTheContentAndLeavesNoTemporaryFile) {
+  const TempDir dir;
+  const std::string path = dir.file("metrics.json");
+  write_file(path, "previous run");
+  write_text_file(path, "{\"rmse\": 0.5}\n");
+  EXPECT_EQ(read_file(path), "{\"rmse\": 0.5}\n");
+  EXPECT_FALSE(fs::exists(path + ".partial"));
+}
+
+TEST(WriteTextFileTest, MissingDirectoryIsAnOutputError) {
+  const TempDir dir;
+  EXPECT_THROW(write_text_file(dir.file("missing/metrics.json"), "x"), OutputError);
+}
+
+}  // namespace
+}  // namespace neuralom
