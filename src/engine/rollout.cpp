@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/model/finite_check.h"
 
 namespace neuralom {
 namespace {

@@ -15,7 +15,7 @@
 #include <c10/core/Device.h>
 
 #include "neuralom/data/day_cache.h"
-#include "neuralom/forcing/forcing.h"
+#include "neuralom/forcing/forcing_source.h"
 #include "neuralom/model/stage_pipeline.h"
 
 namespace neuralom {
