@@ -14,7 +14,7 @@
 
 #include "neuralom/cli/settings.h"
 #include "neuralom/data/fields.h"
-#include "neuralom/model/model.h"
+#include "neuralom/model/model_metadata.h"
 
 namespace neuralom {
 

@@ -1,0 +1,48 @@
+// The exporter's description of a model: the `neuralom.json` extra file that
+// scripts/export_torchscript.py stores in every TorchScript archive (kind, channels, grid, mesh,
+// checkpoint SHA-256, versions). The engine checks it against the data before it computes anything.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace neuralom {
+
+struct ModelMetadata {
+  std::string path;                   ///< file the model was loaded from
+  std::string model;                  ///< "stage1", "stage2" or "atmos"
+  std::string reference_class;        ///< "MIGraph", "MIGraph_stage2", "OneForecast"
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  int64_t height = 0;                 ///< grid rows
+  int64_t width = 0;                  ///< grid columns
+  int64_t mesh_level = 0;
+  int64_t hidden_dim = 0;
+  int64_t processor_layers = 0;
+  int64_t parameters = 0;
+  int64_t forcing_channels_per_day = 0;  ///< stage 1: forcing channels per day in its input
+  int64_t substeps_per_day = 0;          ///< atmosphere model: applications per ocean day
+  std::vector<int64_t> forcing_channels; ///< atmosphere model: its channels that force the ocean
+  std::string checkpoint;
+  std::string checkpoint_sha256;
+  std::string torch_version;
+  std::string exporter_version;
+  std::string json;                   ///< the raw metadata text
+
+  /// "stage1 (MIGraph, 101->93 channels, 360x720, mesh level 5, hidden 432, 16 layers)"
+  std::string summary() const;
+};
+
+/// The name of the metadata file inside the archive's `extra/` folder.
+inline constexpr const char* kModelMetadataFile = "neuralom.json";
+
+/// Parses and validates `neuralom.json` text. `origin` names the file in messages.
+/// Throws ModelError for malformed JSON, a wrong format tag, or missing/invalid fields.
+ModelMetadata parse_model_metadata(const std::string& json, const std::string& origin);
+
+/// Reads only the metadata of an exported model (no weights are loaded). Throws ModelError
+/// (missing file, not a TorchScript archive, no neuralom.json).
+ModelMetadata read_model_metadata(const std::string& path);
+
+}  // namespace neuralom
