@@ -83,8 +83,6 @@ bool to_bool(const SettingsLayer::Entry& e) {
 
 }  // namespace
 
-const char* run_mode_name(RunMode mode) { return mode == RunMode::kSimulate ? "simulate" : "forecast"; }
-
 const SettingsLayer::Entry* SettingsLayer::find(const std::string& key) const {
   const auto it = entries.find(key);
   return it == entries.end() ? nullptr : &it->second;

@@ -1,5 +1,6 @@
-// Run settings of `neuralom simulate` / `neuralom forecast`, and how they are resolved from their
-// three sources: command-line flags over a configuration file over built-in defaults.
+// How the run settings of `neuralom simulate` / `neuralom forecast` (engine/run_settings.h) are
+// resolved from their three sources: command-line flags over a configuration file over built-in
+// defaults.
 //
 // Flags and configuration keys share one vocabulary: `--prediction-length` is the key
 // `prediction_length`; data paths reuse the reference's key names (`test_data_path`,
@@ -8,16 +9,12 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "neuralom/engine/run_settings.h"
+
 namespace neuralom {
-
-enum class RunMode { kSimulate, kForecast };
-
-/// "simulate" / "forecast".
-const char* run_mode_name(RunMode mode);
 
 /// One source of settings: key → value text (lists as comma-separated text), with where each
 /// value came from for error messages ("--ics", "configs/demo.yaml: ics").
@@ -32,64 +29,6 @@ struct SettingsLayer {
   bool has(const std::string& key) const { return entries.count(key) != 0; }
   const Entry* find(const std::string& key) const;
   void set(const std::string& key, std::string value, std::string origin, std::string base_dir = "");
-};
-
-/// Everything a run needs, fully resolved (paths are as given or made absolute by the resolver;
-/// existence is checked later, by plan_run).
-struct RunSettings {
-  RunMode mode = RunMode::kSimulate;
-
-  // Inputs.
-  std::string data_dir;            ///< root of the reference data layout
-  std::string year;                ///< picks test/<year>.h5; "" = first .h5 by name
-  std::string test_data_path;      ///< directory of yearly ocean files
-  std::string test_file;           ///< explicit ocean file (overrides directory + year)
-  std::string land_mask_path;
-  std::string global_means_path;
-  std::string global_stds_path;
-  std::string climate_mean_path;
-  std::string test_data_path_atmos;  ///< directory of yearly 6-hourly atmosphere files
-  std::string atmos_file;            ///< explicit atmosphere file
-  std::string global_means_path_atmos;
-  std::string global_stds_path_atmos;
-  std::vector<std::string> stages;   ///< exported stage models, stage 1 first
-  std::string atmos_model;           ///< exported atmosphere model (forecast mode)
-
-  // What to run.
-  int64_t prediction_length = 61;    ///< frames per IC incl. the initial state
-  std::vector<int64_t> ics;          ///< initial conditions (day indices)
-  std::vector<int64_t> in_channels;     ///< file channels read
-  std::vector<int64_t> ocean_channels;  ///< positions within in_channels: the ocean state
-  std::vector<int64_t> atmos_channels;  ///< positions within in_channels: the forcing
-  std::vector<int64_t> out_channels;    ///< file channels of the outputs (statistics, mask)
-  std::vector<std::string> out_variables;  ///< names of the outputs
-  int64_t atmos_time_offset = 2;     ///< atmosphere file: time index of day 0's snapshot
-  int64_t atmos_steps_per_day = 4;   ///< atmosphere file: time steps per day
-  int64_t atmos_substeps = 0;        ///< model applications per ocean day (0 = from the model)
-  std::vector<int64_t> atmos_forcing_channels;  ///< atmosphere channels used (empty = from the model)
-
-  // Outputs.
-  std::string output_dir;
-  bool save_fields = false;
-  std::vector<std::string> save_channels;  ///< names or indices; empty = all
-  std::vector<int64_t> save_leads;         ///< empty = all
-  int compression = 0;                     ///< gzip level of the fields file, 0 = none
-  bool baselines = false;                  ///< also score persistence and climatology
-  bool overwrite = false;                  ///< replace outputs of an earlier run
-  bool hash_data = true;                   ///< record SHA-256 of data files in run.json
-
-  // Execution.
-  int64_t batch = 1;
-  std::string device = "auto";
-  int threads = 0;                 ///< 0 = all hardware threads
-  bool static_cache = true;
-  int64_t edge_chunk = -1;         ///< -1 = automatic (chunks on CPU, none on CUDA)
-  int64_t prefetch = 2;            ///< days read ahead
-  bool warn_on_nonfinite = false;
-  bool dry_run = false;
-  std::string log_level;
-
-  std::vector<std::string> sources;  ///< where settings came from, for run.json
 };
 
 /// Builds settings for `mode` from flags over a configuration layer over defaults.

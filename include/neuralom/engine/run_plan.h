@@ -12,8 +12,8 @@
 
 #include <c10/core/Device.h>
 
-#include "neuralom/cli/settings.h"
 #include "neuralom/data/fields.h"
+#include "neuralom/engine/run_settings.h"
 #include "neuralom/model/model_metadata.h"
 
 namespace neuralom {
