@@ -2,29 +2,22 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <future>
-#include <map>
 #include <memory>
-#include <sstream>
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <spdlog/spdlog.h>
 
-#include "detail/json.h"
-#include "neuralom/core/errors.h"
 #include "neuralom/core/version.h"
 #include "neuralom/data/day_cache.h"
 #include "neuralom/data/day_reader.h"
 #include "neuralom/data/fields.h"
 #include "neuralom/data/land_mask.h"
 #include "neuralom/data/stats.h"
+#include "neuralom/engine/provenance.h"
 #include "neuralom/engine/sinks.h"
 #include "neuralom/forcing/atmosphere_forcing.h"
 #include "neuralom/forcing/file_forcing.h"
-#include "neuralom/io/output_file.h"
-#include "neuralom/io/sha256.h"
 #include "neuralom/model/runtime.h"
 #include "neuralom/model/stage_pipeline.h"
 #include "neuralom/verify/metrics_report.h"
@@ -35,139 +28,10 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using detail::Json;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-/// SHA-256 of the run's files, computed on a background thread while the run goes on.
-class FileHashes {
- public:
-  void start(const std::vector<std::string>& paths) {
-    for (const auto& p : paths) {
-      if (futures_.count(p) == 0U) futures_[p] = std::async(std::launch::async, [p] { return sha256_file(p); });
-    }
-  }
-  Json collect() {
-    Json out = Json::object();
-    for (auto& [path, f] : futures_) {
-      try {
-        out[path] = f.get();
-      } catch (const std::exception& e) {
-        out[path] = std::string("unavailable: ") + e.what();
-      }
-    }
-    return out;
-  }
-
- private:
-  std::map<std::string, std::future<std::string>> futures_;
-};
-
-Json settings_json(const RunPlan& plan) {
-  const RunSettings& s = plan.settings;
-  Json j = Json::object();
-  j["mode"] = run_mode_name(s.mode);
-  j["data_dir"] = s.data_dir;
-  j["ocean_file"] = plan.ocean_file;
-  j["land_mask_path"] = s.land_mask_path;
-  j["global_means_path"] = s.global_means_path;
-  j["global_stds_path"] = s.global_stds_path;
-  j["climate_mean_path"] = s.climate_mean_path;
-  j["stages"] = s.stages;
-  if (plan.atmos) {
-    j["atmos_model"] = s.atmos_model;
-    j["atmos_file"] = plan.atmos_file;
-    j["global_means_path_atmos"] = s.global_means_path_atmos;
-    j["global_stds_path_atmos"] = s.global_stds_path_atmos;
-    j["atmos_substeps"] = plan.atmos_substeps;
-    j["atmos_forcing_channels"] = plan.atmos_forcing_channels;
-    j["atmos_time_offset"] = s.atmos_time_offset;
-    j["atmos_steps_per_day"] = s.atmos_steps_per_day;
-  }
-  j["prediction_length"] = s.prediction_length;
-  j["ics"] = s.ics;
-  j["in_channels"] = s.in_channels;
-  j["ocean_channels"] = s.ocean_channels;
-  j["atmos_channels"] = s.atmos_channels;
-  j["out_channels"] = s.out_channels;
-  j["out_variables"] = s.out_variables;
-  j["output_dir"] = s.output_dir;
-  j["save_fields"] = s.save_fields;
-  j["save_channels"] = plan.save_channels;
-  j["save_leads"] = plan.save_leads;
-  j["compression"] = s.compression;
-  j["baselines"] = s.baselines;
-  j["batch"] = s.batch;
-  j["device"] = plan.device.str();
-  j["threads"] = s.threads;
-  j["static_cache"] = s.static_cache;
-  j["edge_chunk"] = plan.edge_chunk;
-  j["prefetch"] = s.prefetch;
-  j["on_nonfinite"] = s.warn_on_nonfinite ? "warn" : "error";
-  j["sources"] = s.sources;
-  return j;
-}
-
-Json model_json(const ModelMetadata& m) {
-  Json j = Json::object();
-  j["path"] = m.path;
-  j["model"] = m.model;
-  j["reference_class"] = m.reference_class;
-  j["in_channels"] = m.in_channels;
-  j["out_channels"] = m.out_channels;
-  j["grid"] = std::vector<int64_t>{m.height, m.width};
-  j["mesh_level"] = m.mesh_level;
-  j["hidden_dim"] = m.hidden_dim;
-  j["processor_layers"] = m.processor_layers;
-  j["parameters"] = m.parameters;
-  j["checkpoint"] = m.checkpoint;
-  j["checkpoint_sha256"] = m.checkpoint_sha256;
-  j["exporter_version"] = m.exporter_version;
-  j["export_torch_version"] = m.torch_version;
-  return j;
-}
-
-Json stats_json(const RolloutStats& st, double setup_seconds, int threads, double peak_gib) {
-  Json j = Json::object();
-  j["setup_seconds"] = setup_seconds;
-  j["rollout_seconds"] = st.total_seconds;
-  j["model_seconds"] = st.model_seconds;
-  j["atmosphere_seconds"] = st.forcing_seconds;
-  j["io_wait_seconds"] = st.io_wait_seconds;
-  j["sink_seconds"] = st.sink_seconds;
-  j["day_steps"] = st.day_steps;
-  j["ic_days"] = st.ic_days;
-  j["seconds_per_day_step"] = st.day_steps > 0 ? st.model_seconds / static_cast<double>(st.day_steps) : 0.0;
-  j["simulated_days_per_second"] = st.total_seconds > 0 ? static_cast<double>(st.ic_days) / st.total_seconds : 0.0;
-  j["threads"] = threads;
-  j["peak_host_gib"] = peak_gib;
-  return j;
-}
-
 }  // namespace
-
-double peak_resident_gib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      std::istringstream in(line.substr(6));
-      double kib = 0;
-      in >> kib;
-      return kib / (1024.0 * 1024.0);
-    }
-  }
-  return 0.0;
-}
 
 RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options) {
   const RunSettings& s = plan.settings;
@@ -176,18 +40,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   spdlog::info("{} on {} with {} threads; plan:\n{}", run_mode_name(s.mode), plan.device.str(), threads,
                plan.describe());
 
-  FileHashes hashes;
-  std::vector<std::string> model_files(s.stages.begin(), s.stages.end());
-  if (plan.atmos) model_files.push_back(s.atmos_model);
-  hashes.start(model_files);
-  if (s.hash_data) {
-    std::vector<std::string> data{plan.ocean_file, s.land_mask_path, s.global_means_path, s.global_stds_path,
-                                  plan.climatology_file};
-    if (plan.atmos) {
-      data.insert(data.end(), {plan.atmos_file, s.global_means_path_atmos, s.global_stds_path_atmos});
-    }
-    hashes.start(data);
-  }
+  RunProvenance provenance(plan);
 
   c10::InferenceMode inference_guard;
   const bool cuda = plan.device.is_cuda();
@@ -273,6 +126,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   rollout.add_sink(&progress);
 
   RunReport report;
+  report.threads = threads;
   report.setup_seconds = since(t_setup);
   report.stats = rollout.run();
   report.metrics = metrics.results();
@@ -290,23 +144,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   write_metrics_json((out / "metrics.json").string(), report.metrics);
   report.files.push_back((out / "metrics.json").string());
 
-  Json run = Json::object();
-  const VersionInfo v = version_info();
-  run["neuralom_version"] = v.version;
-  run["git_revision"] = v.git_revision;
-  run["libtorch_version"] = v.torch_version;
-  run["finished_utc"] = utc_now();
-  run["settings"] = settings_json(plan);
-  Json models = Json::array();
-  for (const auto& m : plan.stages) models.push_back(model_json(m));
-  run["stages"] = models;
-  if (plan.atmos) run["atmosphere"] = model_json(*plan.atmos);
-  run["sha256"] = hashes.collect();
-  const BlasInfo blas = detect_blas();
-  run["blas"] = blas.name;
-  run["timings"] = stats_json(report.stats, report.setup_seconds, threads, report.peak_host_gib);
-  run["outputs"] = report.files;
-  write_text_file((out / "run.json").string(), run.dump(2) + "\n");
+  provenance.write((out / "run.json").string(), report);
   report.files.push_back((out / "run.json").string());
   return report;
 }

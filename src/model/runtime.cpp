@@ -8,7 +8,9 @@
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -131,6 +133,20 @@ std::vector<CudaDevice> cuda_devices() {
     spdlog::warn("could not query CUDA devices: {}", e.what());
   }
   return devices;
+}
+
+double peak_resident_gib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      std::istringstream in(line.substr(6));
+      double kib = 0;
+      in >> kib;
+      return kib / (1024.0 * 1024.0);
+    }
+  }
+  return 0.0;
 }
 
 c10::Device select_device(const std::string& request) {

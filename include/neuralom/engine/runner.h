@@ -1,6 +1,6 @@
 // Executes a validated run plan: loads the models, mask and statistics, wires the reader, cache,
-// forcing, rollout and sinks together, and writes metrics.csv, metrics.json, run.json and
-// (optionally) the fields file. This is the whole of `neuralom simulate` / `neuralom forecast`
+// forcing, rollout and sinks together, and writes metrics.csv, metrics.json, run.json
+// (provenance.h) and (optionally) the fields file. This is the whole of `neuralom simulate` / `neuralom forecast`
 // after argument parsing.
 #pragma once
 
@@ -18,6 +18,7 @@ struct RunReport {
   RolloutStats stats;
   double setup_seconds = 0.0;         ///< loading models, mask, statistics
   double peak_host_gib = 0.0;         ///< peak resident memory of the process
+  int threads = 0;                    ///< intra-op threads used
   std::vector<double> stage_seconds;  ///< per stage model, when ExecuteOptions::time_stages
   std::vector<std::string> files;     ///< outputs written
 };
@@ -29,8 +30,5 @@ struct ExecuteOptions {
 /// Runs the plan. Throws the library's errors; on failure no output looks complete (outputs are
 /// renamed into place only at the end).
 RunReport execute_run(const RunPlan& plan, const ExecuteOptions& options = {});
-
-/// Peak resident set size of this process in GiB (VmHWM), 0 if unknown.
-double peak_resident_gib();
 
 }  // namespace neuralom

@@ -1,4 +1,4 @@
-// The compute runtime: threads, the BLAS library actually loaded, and compute devices.
+// The compute runtime: threads, the BLAS library actually loaded, compute devices and memory use.
 #pragma once
 
 #include <string>
@@ -36,6 +36,10 @@ struct CudaDevice {
 
 /// Visible CUDA devices (empty without CUDA). Never throws.
 std::vector<CudaDevice> cuda_devices();
+
+/// Peak resident set size of this process in GiB (VmHWM from /proc/self/status), 0 if unknown.
+/// Never throws.
+double peak_resident_gib();
 
 /// Resolves a device request: "auto" (CUDA if available, else CPU with a warning), "cpu", "cuda",
 /// "cuda:N". Throws ConfigError for malformed names or unavailable devices.

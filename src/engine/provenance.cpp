@@ -1,0 +1,163 @@
+#include "neuralom/engine/provenance.h"
+
+#include <ctime>
+#include <exception>
+#include <vector>
+
+#include "detail/json.h"
+#include "neuralom/core/version.h"
+#include "neuralom/io/output_file.h"
+#include "neuralom/io/sha256.h"
+#include "neuralom/model/runtime.h"
+
+namespace neuralom {
+namespace {
+
+using detail::Json;
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Json settings_json(const RunPlan& plan) {
+  const RunSettings& s = plan.settings;
+  Json j = Json::object();
+  j["mode"] = run_mode_name(s.mode);
+  j["data_dir"] = s.data_dir;
+  j["ocean_file"] = plan.ocean_file;
+  j["land_mask_path"] = s.land_mask_path;
+  j["global_means_path"] = s.global_means_path;
+  j["global_stds_path"] = s.global_stds_path;
+  j["climate_mean_path"] = s.climate_mean_path;
+  j["stages"] = s.stages;
+  if (plan.atmos) {
+    j["atmos_model"] = s.atmos_model;
+    j["atmos_file"] = plan.atmos_file;
+    j["global_means_path_atmos"] = s.global_means_path_atmos;
+    j["global_stds_path_atmos"] = s.global_stds_path_atmos;
+    j["atmos_substeps"] = plan.atmos_substeps;
+    j["atmos_forcing_channels"] = plan.atmos_forcing_channels;
+    j["atmos_time_offset"] = s.atmos_time_offset;
+    j["atmos_steps_per_day"] = s.atmos_steps_per_day;
+  }
+  j["prediction_length"] = s.prediction_length;
+  j["ics"] = s.ics;
+  j["in_channels"] = s.in_channels;
+  j["ocean_channels"] = s.ocean_channels;
+  j["atmos_channels"] = s.atmos_channels;
+  j["out_channels"] = s.out_channels;
+  j["out_variables"] = s.out_variables;
+  j["output_dir"] = s.output_dir;
+  j["save_fields"] = s.save_fields;
+  j["save_channels"] = plan.save_channels;
+  j["save_leads"] = plan.save_leads;
+  j["compression"] = s.compression;
+  j["baselines"] = s.baselines;
+  j["batch"] = s.batch;
+  j["device"] = plan.device.str();
+  j["threads"] = s.threads;
+  j["static_cache"] = s.static_cache;
+  j["edge_chunk"] = plan.edge_chunk;
+  j["prefetch"] = s.prefetch;
+  j["on_nonfinite"] = s.warn_on_nonfinite ? "warn" : "error";
+  j["sources"] = s.sources;
+  return j;
+}
+
+Json model_json(const ModelMetadata& m) {
+  Json j = Json::object();
+  j["path"] = m.path;
+  j["model"] = m.model;
+  j["reference_class"] = m.reference_class;
+  j["in_channels"] = m.in_channels;
+  j["out_channels"] = m.out_channels;
+  j["grid"] = std::vector<int64_t>{m.height, m.width};
+  j["mesh_level"] = m.mesh_level;
+  j["hidden_dim"] = m.hidden_dim;
+  j["processor_layers"] = m.processor_layers;
+  j["parameters"] = m.parameters;
+  j["checkpoint"] = m.checkpoint;
+  j["checkpoint_sha256"] = m.checkpoint_sha256;
+  j["exporter_version"] = m.exporter_version;
+  j["export_torch_version"] = m.torch_version;
+  return j;
+}
+
+Json stats_json(const RolloutStats& st, double setup_seconds, int threads, double peak_gib) {
+  Json j = Json::object();
+  j["setup_seconds"] = setup_seconds;
+  j["rollout_seconds"] = st.total_seconds;
+  j["model_seconds"] = st.model_seconds;
+  j["atmosphere_seconds"] = st.forcing_seconds;
+  j["io_wait_seconds"] = st.io_wait_seconds;
+  j["sink_seconds"] = st.sink_seconds;
+  j["day_steps"] = st.day_steps;
+  j["ic_days"] = st.ic_days;
+  j["seconds_per_day_step"] = st.day_steps > 0 ? st.model_seconds / static_cast<double>(st.day_steps) : 0.0;
+  j["simulated_days_per_second"] = st.total_seconds > 0 ? static_cast<double>(st.ic_days) / st.total_seconds : 0.0;
+  j["threads"] = threads;
+  j["peak_host_gib"] = peak_gib;
+  return j;
+}
+
+/// The files whose SHA-256 run.json records: the models always, the data unless hash_data is off.
+std::vector<std::string> files_to_hash(const RunPlan& plan) {
+  const RunSettings& s = plan.settings;
+  std::vector<std::string> files(s.stages.begin(), s.stages.end());
+  if (plan.atmos) files.push_back(s.atmos_model);
+  if (s.hash_data) {
+    files.insert(files.end(), {plan.ocean_file, s.land_mask_path, s.global_means_path, s.global_stds_path,
+                               plan.climatology_file});
+    if (plan.atmos) files.insert(files.end(), {plan.atmos_file, s.global_means_path_atmos, s.global_stds_path_atmos});
+  }
+  return files;
+}
+
+}  // namespace
+
+RunProvenance::RunProvenance(const RunPlan& plan) : plan_(plan) {
+  for (const auto& path : files_to_hash(plan)) {
+    if (hashes_.count(path) == 0U) {
+      hashes_[path] = std::async(std::launch::async, [path] { return sha256_file(path); });
+    }
+  }
+}
+
+// The futures' destructors wait for their hashing threads.
+RunProvenance::~RunProvenance() = default;
+
+void RunProvenance::write(const std::string& path, const RunReport& report) {
+  Json digests = Json::object();
+  for (auto& [file, digest] : hashes_) {
+    try {
+      digests[file] = digest.get();
+    } catch (const std::exception& e) {
+      digests[file] = std::string("unavailable: ") + e.what();
+    }
+  }
+  hashes_.clear();
+
+  Json run = Json::object();
+  const VersionInfo v = version_info();
+  run["neuralom_version"] = v.version;
+  run["git_revision"] = v.git_revision;
+  run["libtorch_version"] = v.torch_version;
+  run["finished_utc"] = utc_now();
+  run["settings"] = settings_json(plan_);
+  Json models = Json::array();
+  for (const auto& m : plan_.stages) models.push_back(model_json(m));
+  run["stages"] = models;
+  if (plan_.atmos) run["atmosphere"] = model_json(*plan_.atmos);
+  run["sha256"] = digests;
+  run["blas"] = detect_blas().name;
+  run["timings"] = stats_json(report.stats, report.setup_seconds, report.threads, report.peak_host_gib);
+  run["outputs"] = report.files;
+  write_text_file(path, run.dump(2) + "\n");
+}
+
+}  // namespace neuralom
