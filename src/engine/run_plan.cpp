@@ -5,10 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "engine/detail/input_checks.h"
 #include "neuralom/core/errors.h"
-#include "neuralom/data/stats.h"
-#include "neuralom/io/hdf5_file.h"
-#include "neuralom/io/npy.h"
 #include "neuralom/io/output_file.h"
 #include "neuralom/model/runtime.h"
 
@@ -16,11 +14,7 @@ namespace neuralom {
 namespace fs = std::filesystem;
 namespace {
 
-std::string join(const std::vector<int64_t>& v, const char* sep = ", ") {
-  std::ostringstream s;
-  for (std::size_t i = 0; i < v.size(); ++i) s << (i ? sep : "") << v[i];
-  return s.str();
-}
+using detail::join;
 
 std::string describe_range(const std::vector<int64_t>& v) {
   if (v.empty()) return "none";
@@ -31,286 +25,6 @@ std::string describe_range(const std::vector<int64_t>& v) {
     return join(std::vector<int64_t>(v.begin(), v.begin() + 6)) + ", ... (" + std::to_string(v.size()) + " in all)";
   }
   return join(v);
-}
-
-int64_t max_of(const std::vector<int64_t>& v) { return v.empty() ? -1 : *std::max_element(v.begin(), v.end()); }
-
-void require_file(const std::string& path, const std::string& what) {
-  std::error_code ec;
-  if (path.empty()) throw ConfigError(what + ": no path given");
-  if (!fs::exists(path, ec)) throw InputError(what + " not found: " + path);
-  if (fs::is_directory(path, ec)) throw InputError(what + " " + path + " is a directory, expected a file");
-}
-
-/// test/<year>.h5, an explicit file, or the first .h5 in the directory by name (the reference's rule).
-std::string resolve_yearly_file(const std::string& explicit_file, const std::string& dir, const std::string& year,
-                                const std::string& what) {
-  if (!explicit_file.empty()) {
-    require_file(explicit_file, what);
-    return explicit_file;
-  }
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw InputError(what + ": directory " + dir + " not found (expected <data-dir>/" + fs::path(dir).filename().string() +
-                     "/<year>.h5; set --data-dir)");
-  }
-  if (!year.empty()) {
-    const std::string path = (fs::path(dir) / (year + ".h5")).string();
-    if (!fs::exists(path, ec)) {
-      std::vector<std::string> found;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        if (entry.path().extension() == ".h5") found.push_back(entry.path().stem().string());
-      }
-      std::sort(found.begin(), found.end());
-      std::string list;
-      for (const auto& f : found) list += (list.empty() ? "" : ", ") + f;
-      throw InputError(what + " for year " + year + " not found: " + path +
-                       (list.empty() ? " (the directory has no .h5 files)" : " (years available: " + list + ")"));
-    }
-    return path;
-  }
-  std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".h5") files.push_back(entry.path().string());
-  }
-  if (files.empty()) throw InputError(what + ": no .h5 file in " + dir);
-  std::sort(files.begin(), files.end());
-  return files.front();
-}
-
-/// A missing .pt next to a reference checkpoint gets the export command in the message.
-ModelMetadata inspect_model(const std::string& path, const std::string& kind, const std::string& role) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    const fs::path p(path);
-    for (const char* ext : {".tar", ".pth", ".pt.tar"}) {
-      fs::path sibling = p;
-      sibling.replace_extension(ext);
-      if (fs::exists(sibling, ec)) {
-        throw ModelError(role + " model not found: " + path + ". A reference checkpoint is next to it; export it with\n  " +
-                         export_command(kind, sibling.string(), path));
-      }
-    }
-    throw ModelError(role + " model not found: " + path + " (export one with scripts/export_torchscript.py)");
-  }
-  const std::string ext = fs::path(path).extension().string();
-  if (ext == ".tar" || ext == ".pth") {
-    throw ModelError(role + " model " + path + " is a reference checkpoint, not an exported model; export it with\n  " +
-                     export_command(kind, path, fs::path(path).replace_extension(".pt").string()));
-  }
-  return read_model_metadata(path);
-}
-
-/// Stage k's role and expected kind.
-std::string stage_kind(std::size_t k) { return k == 0 ? "stage1" : "stage2"; }
-
-void check_model_kind(const ModelMetadata& m, const std::string& expected, const std::string& role) {
-  const bool ok = expected == "atmos" ? m.model == "atmos" : (m.model == "stage1" || m.model == "stage2");
-  if (!ok) {
-    throw ModelError(m.path + ": is a '" + m.model + "' model (" + m.reference_class + "), but it was given as the " +
-                     role + " model");
-  }
-}
-
-void check_grid_against(const std::string& what, const FieldsShape& shape, int64_t height, int64_t width,
-                        const std::string& model_path) {
-  if (shape.rows < height || shape.cols != width) {
-    std::ostringstream s;
-    s << what << " has shape " << shape.shape_string() << ": its grid is " << shape.rows << "x" << shape.cols
-      << ", but the model " << model_path << " expects " << height << "x" << width << " (rows 0.." << height - 1
-      << " are used; the reference's files have one extra row, " << height + 1 << "x" << width << ")";
-    throw ModelError(s.str());
-  }
-}
-
-/// The stage chain and its fit to the configured channels.
-void validate_stages(RunPlan& plan) {
-  const RunSettings& s = plan.settings;
-  if (s.stages.empty()) {
-    throw ConfigError("no stage models given: pass --stages stage1.pt,stage2.pt (stage 1 first) or a configuration "
-                      "with `stages`");
-  }
-  for (std::size_t k = 0; k < s.stages.size(); ++k) {
-    const std::string role = "stage " + std::to_string(k + 1);
-    plan.stages.push_back(inspect_model(s.stages[k], stage_kind(k), role));
-    check_model_kind(plan.stages.back(), stage_kind(k), role);
-  }
-  const ModelMetadata& first = plan.stages.front();
-  plan.height = first.height;
-  plan.width = first.width;
-  const auto n_ocean = static_cast<int64_t>(s.ocean_channels.size());
-  const auto n_forcing = static_cast<int64_t>(s.atmos_channels.size());
-  if (first.out_channels != n_ocean || first.in_channels != n_ocean + 2 * n_forcing) {
-    std::ostringstream m;
-    m << first.path << ": stage 1 maps " << first.in_channels << " -> " << first.out_channels
-      << " channels, but the run has " << n_ocean << " ocean channels and " << n_forcing
-      << " forcing channels per day (expected " << n_ocean + 2 * n_forcing << " -> " << n_ocean
-      << " = ocean + forcing(t) + forcing(t+1)); check ocean_channels / atmos_channels";
-    throw ModelError(m.str());
-  }
-  for (std::size_t k = 1; k < plan.stages.size(); ++k) {
-    const ModelMetadata& m = plan.stages[k];
-    if (m.in_channels != n_ocean || m.out_channels != n_ocean) {
-      throw ModelError(m.path + ": stage " + std::to_string(k + 1) + " maps " + std::to_string(m.in_channels) + " -> " +
-                       std::to_string(m.out_channels) + " channels, expected " + std::to_string(n_ocean) + " -> " +
-                       std::to_string(n_ocean) + " (a correction stage works on the ocean state)");
-    }
-    if (m.height != plan.height || m.width != plan.width) {
-      throw ModelError(m.path + ": grid " + std::to_string(m.height) + "x" + std::to_string(m.width) +
-                       " differs from stage 1's " + std::to_string(plan.height) + "x" + std::to_string(plan.width) +
-                       " (" + first.path + ")");
-    }
-  }
-}
-
-/// Channel lists: consistent with each other and with the names.
-void validate_channels(const RunSettings& s) {
-  const auto n_in = static_cast<int64_t>(s.in_channels.size());
-  auto check_positions = [&](const std::vector<int64_t>& v, const char* key) {
-    for (const auto p : v) {
-      if (p < 0 || p >= n_in) {
-        throw ConfigError(std::string(key) + ": position " + std::to_string(p) + " is outside the " +
-                          std::to_string(n_in) + " channels read (in_channels)");
-      }
-    }
-  };
-  check_positions(s.ocean_channels, "ocean_channels");
-  check_positions(s.atmos_channels, "atmos_channels");
-  if (s.out_channels.size() != s.ocean_channels.size()) {
-    throw ConfigError("out_channels has " + std::to_string(s.out_channels.size()) + " channels but ocean_channels " +
-                      std::to_string(s.ocean_channels.size()) + "; the model's outputs are the ocean state");
-  }
-  for (std::size_t i = 0; i < s.out_channels.size(); ++i) {
-    const auto file_channel = s.in_channels[static_cast<std::size_t>(s.ocean_channels[i])];
-    if (s.out_channels[i] != file_channel) {
-      throw ConfigError("out_channels[" + std::to_string(i) + "] = " + std::to_string(s.out_channels[i]) +
-                        " but ocean channel " + std::to_string(i) + " is file channel " + std::to_string(file_channel) +
-                        "; out_channels must name the file channels of the ocean state");
-    }
-  }
-  if (s.out_variables.size() != s.out_channels.size()) {
-    throw ConfigError("out_variables has " + std::to_string(s.out_variables.size()) + " names for " +
-                      std::to_string(s.out_channels.size()) + " output channels");
-  }
-}
-
-void validate_ocean_data(RunPlan& plan) {
-  const RunSettings& s = plan.settings;
-  plan.ocean_file = resolve_yearly_file(s.test_file, s.test_data_path, s.year, "ocean data file");
-  const FieldsFile file(plan.ocean_file);
-  plan.ocean_shape = file.shape();
-  const std::string where = plan.ocean_file + ":/fields";
-  if (plan.ocean_shape.channels <= max_of(s.in_channels)) {
-    throw InputError(where + " has shape " + plan.ocean_shape.shape_string() + ": " +
-                     std::to_string(plan.ocean_shape.channels) + " channels, but in_channels needs channel " +
-                     std::to_string(max_of(s.in_channels)) + " (the reference layout has 97)");
-  }
-  check_grid_against(where, plan.ocean_shape, plan.height, plan.width, plan.stages.front().path);
-
-  // Statistics cover every channel of the file.
-  (void)load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels);
-
-  // Climatology: a day-of-year stack or one field, covering the channels and grid used.
-  require_file(s.climate_mean_path, "climatology");
-  plan.climatology_file = s.climate_mean_path;
-  const Climatology clim(s.climate_mean_path);
-  plan.climatology_shape = clim.shape();
-  const FieldsShape& c = plan.climatology_shape;
-  if (c.channels != plan.ocean_shape.channels || c.rows < plan.height || c.cols != plan.width) {
-    throw InputError(s.climate_mean_path + ": shape " + read_npy_info(s.climate_mean_path).shape_string() +
-                     " does not match the data " + where + " " + plan.ocean_shape.shape_string() +
-                     " (expected [days, " + std::to_string(plan.ocean_shape.channels) + ", >=" +
-                     std::to_string(plan.height) + ", " + std::to_string(plan.width) + "] or one field)");
-  }
-  plan.days_available = c.times > 1 ? std::min(plan.ocean_shape.times, c.times) : plan.ocean_shape.times;
-
-  // Land mask: one per output channel.
-  require_file(s.land_mask_path, "land mask");
-  const H5DatasetInfo mask = H5File::open_read(s.land_mask_path).dataset_info("fields");
-  const int64_t need_c = max_of(s.out_channels) + 1;
-  if (mask.shape.size() != 4 || mask.shape[0] < 1 || mask.shape[1] < need_c || mask.shape[2] < plan.height ||
-      mask.shape[3] < plan.width) {
-    throw InputError(s.land_mask_path + ":/fields has shape " + mask.shape_string() + ", expected [>=1, >=" +
-                     std::to_string(need_c) + ", >=" + std::to_string(plan.height) + ", >=" +
-                     std::to_string(plan.width) + "] (one mask per output channel on the model's grid)");
-  }
-}
-
-void validate_ics(const RunPlan& plan) {
-  const RunSettings& s = plan.settings;
-  if (s.ics.empty()) throw ConfigError("no initial conditions selected (--ics)");
-  std::set<int64_t> seen;
-  for (const auto ic : s.ics) {
-    if (!seen.insert(ic).second) throw ConfigError("--ics lists initial condition " + std::to_string(ic) + " twice");
-    const int64_t last = ic + s.prediction_length - 1;
-    if (ic < 0 || last >= plan.days_available) {
-      std::ostringstream m;
-      m << "initial condition " << ic << " with prediction length " << s.prediction_length << " needs days " << ic
-        << ".." << last << ", but only days 0.." << plan.days_available - 1 << " are available ("
-        << plan.ocean_file << " has " << plan.ocean_shape.times << " days";
-      if (plan.climatology_shape.times > 1) m << ", the climatology " << plan.climatology_shape.times;
-      m << "); the last usable initial condition is " << plan.days_available - s.prediction_length;
-      throw InputError(m.str());
-    }
-  }
-}
-
-void validate_atmosphere(RunPlan& plan) {
-  const RunSettings& s = plan.settings;
-  if (s.atmos_model.empty()) {
-    throw ConfigError("forecast mode needs the atmosphere model: pass --atmos atmos.pt");
-  }
-  plan.atmos = inspect_model(s.atmos_model, "atmos", "atmosphere");
-  check_model_kind(*plan.atmos, "atmos", "atmosphere");
-  const ModelMetadata& a = *plan.atmos;
-  if (a.in_channels != a.out_channels) {
-    throw ModelError(a.path + ": maps " + std::to_string(a.in_channels) + " -> " + std::to_string(a.out_channels) +
-                     " channels; an atmosphere model must map its state onto itself");
-  }
-  plan.atmos_height = a.height;
-  plan.atmos_width = a.width;
-  plan.atmos_substeps = s.atmos_substeps > 0 ? s.atmos_substeps : a.substeps_per_day;
-  if (plan.atmos_substeps <= 0) {
-    throw ModelError(a.path + ": its metadata has no substeps_per_day; pass --atmos-substeps");
-  }
-  plan.atmos_forcing_channels = !s.atmos_forcing_channels.empty() ? s.atmos_forcing_channels : a.forcing_channels;
-  const auto n_forcing = static_cast<int64_t>(s.atmos_channels.size());
-  if (static_cast<int64_t>(plan.atmos_forcing_channels.size()) != n_forcing) {
-    throw ModelError(a.path + ": forcing channels [" + join(plan.atmos_forcing_channels) + "] are " +
-                     std::to_string(plan.atmos_forcing_channels.size()) + ", but stage 1 takes " +
-                     std::to_string(n_forcing) + " forcing channels per day (" + plan.stages.front().path + ")");
-  }
-  for (const auto c : plan.atmos_forcing_channels) {
-    if (c < 0 || c >= a.out_channels) {
-      throw ConfigError("atmosphere forcing channel " + std::to_string(c) + " is outside the model's " +
-                        std::to_string(a.out_channels) + " channels");
-    }
-  }
-
-  plan.atmos_file = resolve_yearly_file(s.atmos_file, s.test_data_path_atmos, s.year.empty()
-                                            ? fs::path(plan.ocean_file).stem().string() : s.year,
-                                        "atmosphere data file");
-  const FieldsFile file(plan.atmos_file);
-  plan.atmos_shape = file.shape();
-  const std::string where = plan.atmos_file + ":/fields";
-  if (plan.atmos_shape.channels != a.in_channels) {
-    throw ModelError(where + " has shape " + plan.atmos_shape.shape_string() + ": " +
-                     std::to_string(plan.atmos_shape.channels) + " channels, but the atmosphere model " + a.path +
-                     " takes " + std::to_string(a.in_channels));
-  }
-  check_grid_against(where, plan.atmos_shape, plan.atmos_height, plan.atmos_width, a.path);
-  (void)load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_shape.channels);
-
-  const int64_t last_ic = max_of(s.ics);
-  const int64_t need = s.atmos_time_offset + s.atmos_steps_per_day * last_ic + 1;
-  if (need > plan.atmos_shape.times) {
-    std::ostringstream m;
-    m << where << " has " << plan.atmos_shape.times << " time steps, but initial condition " << last_ic
-      << " needs snapshot " << need - 1 << " (= " << s.atmos_time_offset << " + " << s.atmos_steps_per_day << " x "
-      << last_ic << "); the file covers initial conditions up to "
-      << (plan.atmos_shape.times - 1 - s.atmos_time_offset) / s.atmos_steps_per_day;
-    throw InputError(m.str());
-  }
 }
 
 void resolve_saved_fields(RunPlan& plan) {
@@ -399,11 +113,11 @@ int64_t resolve_edge_chunk(const RunPlan& plan) {
 RunPlan plan_run(const RunSettings& settings) {
   RunPlan plan;
   plan.settings = settings;
-  validate_channels(settings);
-  validate_stages(plan);
-  validate_ocean_data(plan);
-  validate_ics(plan);
-  if (settings.mode == RunMode::kForecast) validate_atmosphere(plan);
+  detail::validate_channels(settings);
+  detail::validate_stages(plan);
+  detail::validate_ocean_data(plan);
+  detail::validate_ics(plan);
+  if (settings.mode == RunMode::kForecast) detail::validate_atmosphere(plan);
   if (settings.batch > static_cast<int64_t>(settings.ics.size())) {
     plan.settings.batch = static_cast<int64_t>(settings.ics.size());
   }
