@@ -7,165 +7,28 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <stdexcept>
 #include <utility>
 
+#include "io/detail/hdf5_handle.h"
+#include "io/detail/hdf5_types.h"
 #include "neuralom/core/errors.h"
 
 namespace neuralom {
 namespace {
 
-// ---- the lock and the handles -------------------------------------------------------------------
-
-std::recursive_mutex& hdf5_mutex() {
-  static std::recursive_mutex mutex;
-  return mutex;
-}
-
-/// Held around every HDF5 call. Recursive, because public functions call one another and handles
-/// close (under the lock) while a caller still holds it.
-class Hdf5Lock {
- public:
-  Hdf5Lock() : lock_(hdf5_mutex()) {
-    // HDF5 prints its error stack to stderr by default; we report errors ourselves. A thread-safe
-    // HDF5 build (Debian's is one) keeps this setting per thread, so each thread switches it off.
-    thread_local bool silenced = false;
-    if (!silenced) {
-      H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-      silenced = true;
-    }
-  }
-
- private:
-  std::lock_guard<std::recursive_mutex> lock_;
-};
-
-/// An HDF5 identifier, closed by its H5?close function on scope exit.
-class Handle {
- public:
-  using Closer = herr_t (*)(hid_t);
-  Handle() = default;
-  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, -1)), closer_(other.closer_) {}
-  Handle& operator=(Handle&& other) noexcept {
-    if (this != &other) {
-      reset();
-      id_ = std::exchange(other.id_, -1);
-      closer_ = other.closer_;
-    }
-    return *this;
-  }
-  ~Handle() { reset(); }
-
-  void reset() {
-    if (id_ >= 0 && closer_ != nullptr) {
-      Hdf5Lock lock;  // handles may be dropped outside a locked section (moves, destructors)
-      closer_(id_);
-    }
-    id_ = -1;
-  }
-  /// Gives up ownership without closing.
-  hid_t release() { return std::exchange(id_, -1); }
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-
- private:
-  hid_t id_ = -1;
-  Closer closer_ = nullptr;
-};
-
-// ---- formatting ---------------------------------------------------------------------------------
-
-std::string join_shape(const std::vector<int64_t>& values) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) s += ", ";
-    s += std::to_string(values[i]);
-  }
-  return s + "]";
-}
+using detail::describe_type;
+using detail::Handle;
+using detail::Hdf5Lock;
+using detail::hyperslab_problem;
+using detail::join_shape;
+using detail::shape_of;
+using detail::to_hsize;
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string s;
   for (const auto& name : names) s += (s.empty() ? "" : ", ") + name;
   return s;
-}
-
-// ---- types and shapes ---------------------------------------------------------------------------
-
-/// The DType of an HDF5 integer type. Unsigned integers wider than a byte have no DType of their
-/// own and are reported as int64: consumers only need to know that they are numbers, which HDF5
-/// converts to float on read.
-DType integer_dtype(std::size_t size, bool is_signed) {
-  if (!is_signed) return size == 1 ? DType::kUInt8 : DType::kInt64;
-  switch (size) {
-    case 1: return DType::kInt8;
-    case 2: return DType::kInt16;
-    case 4: return DType::kInt32;
-    default: return DType::kInt64;
-  }
-}
-
-/// Maps an HDF5 file type to the engine's DType and a readable name.
-void describe_type(hid_t type, H5DatasetInfo& info) {
-  const H5T_class_t type_class = H5Tget_class(type);
-  const std::size_t size = H5Tget_size(type);
-  info.dtype = DType::kOther;
-  if (type_class == H5T_FLOAT) {
-    info.type_description = "float" + std::to_string(size * 8);
-    if (size == 4) info.dtype = DType::kFloat32;
-    if (size == 8) info.dtype = DType::kFloat64;
-  } else if (type_class == H5T_INTEGER) {
-    const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
-    info.type_description = (is_signed ? "int" : "uint") + std::to_string(size * 8);
-    info.dtype = integer_dtype(size, is_signed);
-  } else if (type_class == H5T_ENUM && H5Tget_nmembers(type) == 2 && size == 1) {
-    info.dtype = DType::kBool;  // h5py stores numpy bool as a FALSE/TRUE enum of int8
-    info.type_description = "bool";
-  } else if (type_class == H5T_STRING) {
-    info.type_description = "string";
-  } else {
-    info.type_description = "a non-numeric type";
-  }
-}
-
-std::vector<int64_t> shape_of(hid_t dataset) {
-  const Handle space(H5Dget_space(dataset), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  if (rank <= 0) return {};
-  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  std::vector<int64_t> shape;
-  for (const hsize_t d : dims) shape.push_back(static_cast<int64_t>(d));
-  return shape;
-}
-
-std::vector<hsize_t> to_hsize(const std::vector<int64_t>& values) {
-  std::vector<hsize_t> out;
-  for (const int64_t v : values) out.push_back(static_cast<hsize_t>(v));
-  return out;
-}
-
-/// Checks a hyperslab against a dataset's shape before HDF5 sees it, so that the message can name
-/// the offending dimension. Returns an empty string if the block fits.
-std::string hyperslab_problem(const std::vector<int64_t>& shape, const std::vector<int64_t>& start,
-                              const std::vector<int64_t>& count) {
-  const std::string block = "block start " + join_shape(start) + ", count " + join_shape(count);
-  if (start.size() != shape.size() || count.size() != shape.size()) {
-    return block + " does not match the dataset's " + std::to_string(shape.size()) + " dimensions (shape " +
-           join_shape(shape) + ")";
-  }
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    // count > shape - start rather than start + count > shape: no overflow for absurd requests.
-    if (start[i] < 0 || count[i] < 1 || start[i] > shape[i] || count[i] > shape[i] - start[i]) {
-      return block + " is out of range in dimension " + std::to_string(i) + " (size " + std::to_string(shape[i]) +
-             ") of a dataset of shape " + join_shape(shape);
-    }
-  }
-  return {};
 }
 
 herr_t collect_link_name(hid_t /*group*/, const char* name, const H5L_info_t* /*info*/, void* names) {

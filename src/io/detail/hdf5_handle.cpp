@@ -1,0 +1,23 @@
+#include "io/detail/hdf5_handle.h"
+
+namespace neuralom::detail {
+namespace {
+
+std::recursive_mutex& hdf5_mutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
+}  // namespace
+
+Hdf5Lock::Hdf5Lock() : lock_(hdf5_mutex()) {
+  // HDF5 prints its error stack to stderr by default; we report errors ourselves. A thread-safe
+  // HDF5 build (Debian's is one) keeps this setting per thread, so each thread switches it off.
+  thread_local bool silenced = false;
+  if (!silenced) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    silenced = true;
+  }
+}
+
+}  // namespace neuralom::detail
