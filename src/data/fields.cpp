@@ -64,10 +64,7 @@ at::Tensor FieldsFile::read(int64_t t, int64_t c0, int64_t nc, int64_t rows, int
 }
 
 Climatology::Climatology(const std::string& path) : reader_(path) {
-  const NpyInfo& info = reader_.info();
-  if (info.dtype != DType::kFloat32 && info.dtype != DType::kFloat64) {
-    throw InputError(path + ": dtype " + dtype_name(info.dtype) + ", expected a float32 or float64 climatology");
-  }
+  const NpyInfo& info = reader_.info();  // float32 or float64: the reader rejects other dtypes
   const auto& s = info.shape;
   if (s.size() == 4) {
     shape_ = FieldsShape{s[0], s[1], s[2], s[3]};

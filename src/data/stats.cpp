@@ -3,8 +3,6 @@
 #include <cmath>
 #include <sstream>
 
-#include <ATen/ATen.h>
-
 #include "neuralom/core/errors.h"
 #include "neuralom/io/npy.h"
 
@@ -12,10 +10,7 @@ namespace neuralom {
 namespace {
 
 std::vector<double> load_vector(const std::string& path, int64_t expected_channels) {
-  const NpyInfo info = read_npy_info(path);
-  if (info.dtype != DType::kFloat32 && info.dtype != DType::kFloat64) {
-    throw InputError(path + ": dtype " + dtype_name(info.dtype) + ", expected float64 (or float32) statistics");
-  }
+  const NpyInfo info = read_npy_info(path);  // float32 or float64: the reader rejects other dtypes
   int64_t non_unit_dims = 0;
   for (const auto d : info.shape) non_unit_dims += d > 1 ? 1 : 0;
   if (info.numel() != expected_channels || non_unit_dims > 1) {
@@ -24,8 +19,10 @@ std::vector<double> load_vector(const std::string& path, int64_t expected_channe
       << " channel values, e.g. [1, " << expected_channels << ", 1, 1]";
     throw InputError(s.str());
   }
-  const at::Tensor t = load_npy(path).to(at::kDouble).contiguous().view({-1});
-  return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  // One dimension at most exceeds 1, so C and Fortran order are the same bytes.
+  std::vector<double> values(static_cast<std::size_t>(info.numel()));
+  NpyReader(path).read(0, info.numel(), values.data());
+  return values;
 }
 
 }  // namespace

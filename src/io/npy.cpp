@@ -5,19 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <utility>
 
-#include <ATen/ATen.h>
-
+#include "io/detail/npy_header_dict.h"
 #include "neuralom/core/errors.h"
-#include "neuralom/io/output_file.h"
 
-// NpyInfo::byteswap and save_npy's '<' descriptors are defined for a little-endian host.
+// NpyInfo::byteswap is defined for a little-endian host.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "neuralom's .npy code assumes a little-endian host");
 
 namespace neuralom {
@@ -70,175 +66,24 @@ std::size_t pread_full(int fd, void* buf, std::size_t size, int64_t offset, cons
   return done;
 }
 
-// ---- header dictionary: a strict parser for the Python literal numpy writes ---------------------
-
-struct HeaderValue {
-  enum class Kind { kString, kBool, kTuple } kind = Kind::kString;
-  std::string text;
-  bool flag = false;
-  std::vector<int64_t> tuple;
-};
-
-class HeaderParser {
- public:
-  HeaderParser(const std::string& path, const std::string& header) : path_(path), s_(header) {}
-
-  /// Parses "{'key': value, ...}" followed by nothing but whitespace.
-  std::vector<std::pair<std::string, HeaderValue>> parse_dict() {
-    std::vector<std::pair<std::string, HeaderValue>> items;
-    skip_space();
-    expect('{');
-    skip_space();
-    while (peek() != '}') {
-      std::string key = parse_string("a quoted key");
-      skip_space();
-      expect(':');
-      skip_space();
-      HeaderValue value = parse_value(key);
-      items.emplace_back(std::move(key), std::move(value));
-      skip_space();
-      if (peek() == ',') {  // Python allows a trailing comma, and numpy writes one
-        ++pos_;
-        skip_space();
-      } else if (peek() != '}') {
-        fail("expected ',' or '}'");
-      }
-    }
-    ++pos_;
-    skip_space();
-    if (pos_ != s_.size()) fail("unexpected text after the dictionary");
-    return items;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    std::string shown = s_;
-    while (!shown.empty() && (shown.back() == ' ' || shown.back() == '\n')) shown.pop_back();
-    throw InputError(path_ + ": malformed .npy header: " + what + " at character " + std::to_string(pos_) +
-                     " of \"" + shown + "\"");
-  }
-
-  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
-
-  void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
-  }
-
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-
-  std::string parse_string(const char* what) {
-    const char quote = peek();
-    if (quote != '\'' && quote != '"') fail(std::string("expected ") + what);
-    ++pos_;
-    const std::size_t end = s_.find(quote, pos_);
-    if (end == std::string::npos) fail("unterminated string");
-    std::string text = s_.substr(pos_, end - pos_);
-    // Escapes never occur in the keys and dtype strings numpy writes; refuse rather than misread.
-    if (text.find('\\') != std::string::npos) fail("escape sequences are not supported");
-    pos_ = end + 1;
-    return text;
-  }
-
-  HeaderValue parse_value(const std::string& key) {
-    HeaderValue v;
-    const char c = peek();
-    if (c == '\'' || c == '"') {
-      v.kind = HeaderValue::Kind::kString;
-      v.text = parse_string("a string");
-    } else if (s_.compare(pos_, 4, "True") == 0) {
-      v.kind = HeaderValue::Kind::kBool;
-      v.flag = true;
-      pos_ += 4;
-    } else if (s_.compare(pos_, 5, "False") == 0) {
-      v.kind = HeaderValue::Kind::kBool;
-      v.flag = false;
-      pos_ += 5;
-    } else if (c == '(') {
-      v.kind = HeaderValue::Kind::kTuple;
-      v.tuple = parse_tuple();
-    } else if (c == '[' && key == "descr") {
-      // A list descr is a structured (record) dtype.
-      throw InputError(path_ + ": unsupported dtype: structured (record) arrays are not supported "
-                               "(expected a plain numeric array)");
-    } else {
-      fail("expected a string, True, False or a tuple of integers");
-    }
-    return v;
-  }
-
-  std::vector<int64_t> parse_tuple() {
-    std::vector<int64_t> values;
-    expect('(');
-    skip_space();
-    bool needs_comma = false;  // "(5)" is an int in Python, not a tuple; "(5,)" is the tuple
-    while (peek() != ')') {
-      values.push_back(parse_int());
-      skip_space();
-      if (peek() == ',') {
-        ++pos_;
-        skip_space();
-        needs_comma = false;
-      } else if (peek() == ')') {
-        needs_comma = values.size() == 1;
-      } else {
-        fail("expected ',' or ')' in the shape");
-      }
-    }
-    if (needs_comma) fail("a one-element shape needs a trailing comma, as in (5,)");
-    ++pos_;
-    return values;
-  }
-
-  int64_t parse_int() {
-    if (!std::isdigit(static_cast<unsigned char>(peek()))) fail("expected a non-negative integer in the shape");
-    int64_t v = 0;
-    while (std::isdigit(static_cast<unsigned char>(peek()))) {
-      const int digit = peek() - '0';
-      if (v > (std::numeric_limits<int64_t>::max() - digit) / 10) fail("shape dimension too large");
-      v = v * 10 + digit;
-      ++pos_;
-    }
-    if (peek() == 'L') ++pos_;  // written by numpy under Python 2 ("(3L, 4L)")
-    return v;
-  }
-
-  const std::string& path_;
-  const std::string& s_;
-  std::size_t pos_ = 0;
-};
+// ---- the header ---------------------------------------------------------------------------------
 
 /// Maps a descr such as "<f4" to the element type; sets itemsize and byteswap. False if unsupported.
 bool parse_descr(const std::string& descr, NpyInfo& info) {
-  if (descr.size() < 3) return false;
-  const char order = descr[0];
+  // '|' (byte order not applicable) is wrong for a multi-byte type; '=' is the host's order.
+  if (descr.size() != 3 || (descr[0] != '<' && descr[0] != '>' && descr[0] != '=')) return false;
   const std::string code = descr.substr(1);
-  struct Known {
-    const char* code;
-    DType dtype;
-    int itemsize;
-  };
-  static constexpr Known kKnown[] = {
-      {"f4", DType::kFloat32, 4}, {"f8", DType::kFloat64, 8}, {"b1", DType::kBool, 1},
-      {"u1", DType::kUInt8, 1},   {"i1", DType::kInt8, 1},    {"i2", DType::kInt16, 2},
-      {"i4", DType::kInt32, 4},   {"i8", DType::kInt64, 8},
-  };
-  for (const auto& k : kKnown) {
-    if (code != k.code) continue;
-    if (k.itemsize == 1) {
-      // Byte order is meaningless for single bytes; numpy writes '|', but accept any marker.
-      if (order != '|' && order != '<' && order != '>' && order != '=') return false;
-    } else if (order != '<' && order != '>' && order != '=') {
-      return false;  // '|' (not applicable) is wrong for a multi-byte type
-    }
-    info.dtype = k.dtype;
-    info.itemsize = k.itemsize;
-    info.byteswap = k.itemsize > 1 && order == '>';
-    return true;
+  if (code == "f4") {
+    info.dtype = DType::kFloat32;
+    info.itemsize = 4;
+  } else if (code == "f8") {
+    info.dtype = DType::kFloat64;
+    info.itemsize = 8;
+  } else {
+    return false;
   }
-  return false;
+  info.byteswap = descr[0] == '>';
+  return true;
 }
 
 std::string shape_to_string(const std::vector<int64_t>& shape) {
@@ -292,20 +137,20 @@ NpyInfo parse_header(int fd, const std::string& path) {
 
   // Versions 1.0/2.0 are latin-1 and 3.0 UTF-8; the keys and values we accept are all ASCII, so
   // any other byte is simply a parse error.
-  const auto items = HeaderParser(path, header).parse_dict();
+  const auto items = detail::parse_npy_header_dict(path, header);
   bool have_descr = false, have_order = false, have_shape = false;
   for (const auto& [key, value] : items) {
     bool* seen = nullptr;
-    HeaderValue::Kind want{};
+    detail::NpyHeaderValue::Kind want{};
     if (key == "descr") {
       seen = &have_descr;
-      want = HeaderValue::Kind::kString;
+      want = detail::NpyHeaderValue::Kind::kString;
     } else if (key == "fortran_order") {
       seen = &have_order;
-      want = HeaderValue::Kind::kBool;
+      want = detail::NpyHeaderValue::Kind::kBool;
     } else if (key == "shape") {
       seen = &have_shape;
-      want = HeaderValue::Kind::kTuple;
+      want = detail::NpyHeaderValue::Kind::kTuple;
     } else {
       throw InputError(path + ": malformed .npy header: unexpected key '" + key +
                        "' (expected exactly 'descr', 'fortran_order' and 'shape')");
@@ -326,8 +171,7 @@ NpyInfo parse_header(int fd, const std::string& path) {
     if (!present) throw InputError(path + ": malformed .npy header: missing key '" + name + "'");
   }
   if (!parse_descr(info.descr, info)) {
-    throw InputError(path + ": unsupported dtype '" + info.descr +
-                     "' (expected float32, float64, bool, int8, uint8, int16, int32 or int64)");
+    throw InputError(path + ": unsupported dtype '" + info.descr + "' (expected float32 or float64)");
   }
 
   int64_t numel = 1;
@@ -362,26 +206,10 @@ void byteswap_in_place(void* data, int64_t count) {
 
 void byteswap_buffer(void* data, int64_t count, int itemsize) {
   switch (itemsize) {
-    case 2: byteswap_in_place<uint16_t>(data, count); break;
     case 4: byteswap_in_place<uint32_t>(data, count); break;
     case 8: byteswap_in_place<uint64_t>(data, count); break;
-    default: break;  // single bytes have no order
+    default: break;
   }
-}
-
-at::ScalarType scalar_type_of(DType dtype) {
-  switch (dtype) {
-    case DType::kFloat32: return at::kFloat;
-    case DType::kFloat64: return at::kDouble;
-    case DType::kBool: return at::kBool;
-    case DType::kInt8: return at::kChar;
-    case DType::kUInt8: return at::kByte;
-    case DType::kInt16: return at::kShort;
-    case DType::kInt32: return at::kInt;
-    case DType::kInt64: return at::kLong;
-    case DType::kOther: break;
-  }
-  return at::kFloat;  // unreachable: read_npy_info rejects kOther
 }
 
 }  // namespace
@@ -442,9 +270,6 @@ template <typename T>
 void NpyReader::read_as(int64_t offset, int64_t count, T* out) const {
   const std::string& path = info_.path;
   if (fd_ < 0) throw InputError(path + ": read from a closed NpyReader");
-  if (info_.dtype != DType::kFloat32 && info_.dtype != DType::kFloat64) {
-    throw InputError(path + ": unsupported dtype '" + info_.descr + "' (expected float32 or float64)");
-  }
   const int64_t numel = info_.numel();
   if (offset < 0 || count < 0 || offset > numel || count > numel - offset) {
     // Offset and count, not [offset, offset + count): the sum may overflow for a bad request.
@@ -486,90 +311,6 @@ void NpyReader::read_as(int64_t offset, int64_t count, T* out) const {
       }
     }
   }
-}
-
-// ---- whole-array load and save ------------------------------------------------------------------
-
-at::Tensor load_npy(const std::string& path) {
-  const int fd = open_for_reading(path);
-  FdGuard guard(fd);
-  const NpyInfo info = parse_header(fd, path);
-  // Fortran order: the bytes are the C-order array of the reversed shape, transposed.
-  std::vector<int64_t> stored_shape = info.shape;
-  if (info.fortran_order) std::reverse(stored_shape.begin(), stored_shape.end());
-  at::Tensor t = at::empty(stored_shape, at::TensorOptions().dtype(scalar_type_of(info.dtype)));
-  const auto bytes = static_cast<std::size_t>(info.numel() * info.itemsize);
-  if (pread_full(fd, t.data_ptr(), bytes, info.data_offset, path) != bytes) {
-    throw InputError(path + ": unexpected end of file (was the file truncated while in use?)");
-  }
-  if (info.byteswap) byteswap_buffer(t.data_ptr(), info.numel(), info.itemsize);
-  if (info.dtype == DType::kBool) {
-    // A bool tensor holding a byte other than 0 or 1 is undefined behaviour in LibTorch.
-    const auto* b = static_cast<const unsigned char*>(t.data_ptr());
-    if (std::any_of(b, b + info.numel(), [](unsigned char c) { return c > 1; })) {
-      throw InputError(path + ": bool array holds bytes other than 0 and 1");
-    }
-  }
-  if (info.fortran_order && info.shape.size() > 1) {
-    std::vector<int64_t> reverse_dims(info.shape.size());
-    for (std::size_t i = 0; i < reverse_dims.size(); ++i) {
-      reverse_dims[i] = static_cast<int64_t>(reverse_dims.size() - 1 - i);
-    }
-    t = t.permute(reverse_dims).contiguous();
-  }
-  return t;
-}
-
-void save_npy(const std::string& path, const at::Tensor& tensor) {
-  const at::Tensor t = tensor.to(at::kCPU).contiguous();
-  const char* descr = nullptr;
-  switch (t.scalar_type()) {
-    case at::kFloat: descr = "<f4"; break;
-    case at::kDouble: descr = "<f8"; break;
-    case at::kBool: descr = "|b1"; break;
-    case at::kByte: descr = "|u1"; break;
-    case at::kChar: descr = "|i1"; break;
-    case at::kShort: descr = "<i2"; break;
-    case at::kInt: descr = "<i4"; break;
-    case at::kLong: descr = "<i8"; break;
-    default:
-      throw OutputError(path + ": cannot save a tensor of dtype " + std::string(c10::toString(t.scalar_type())) +
-                        " (expected float32, float64, bool, uint8, int8, int16, int32 or int64)");
-  }
-  // Python tuple syntax: "()", "(5,)", "(2, 3)".
-  std::string shape = "(";
-  for (int64_t i = 0; i < t.dim(); ++i) {
-    if (i > 0) shape += ", ";
-    shape += std::to_string(t.size(i));
-  }
-  shape += t.dim() == 1 ? ",)" : ")";
-  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  // numpy pads the header with spaces so that the data starts on a 64-byte boundary.
-  const std::size_t unpadded = 10 + header.size() + 1;
-  header.append((64 - unpadded % 64) % 64, ' ');
-  header.push_back('\n');
-  if (header.size() > 65535) throw OutputError(path + ": shape too long for a version 1.0 .npy header");
-
-  std::string preamble(kMagic, kMagicSize);
-  preamble.push_back('\x01');
-  preamble.push_back('\x00');
-  preamble.push_back(static_cast<char>(header.size() & 0xff));
-  preamble.push_back(static_cast<char>(header.size() >> 8));
-
-  PendingFile pending(path);
-  std::FILE* f = std::fopen(pending.temp_path().c_str(), "wb");
-  if (f == nullptr) throw OutputError("cannot create " + pending.temp_path() + ": " + std::strerror(errno));
-  const auto data_bytes = static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(t.element_size());
-  const bool written = std::fwrite(preamble.data(), 1, preamble.size(), f) == preamble.size() &&
-                       std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-                       (data_bytes == 0 || std::fwrite(t.data_ptr(), 1, data_bytes, f) == data_bytes);
-  int error = written ? 0 : errno;
-  // fclose flushes the stdio buffer: a full disk may only show here.
-  if (std::fclose(f) != 0 && error == 0) error = errno != 0 ? errno : EIO;
-  if (!written || error != 0) {
-    throw OutputError("cannot write " + pending.temp_path() + ": " + std::strerror(error != 0 ? error : EIO));
-  }
-  pending.commit();
 }
 
 }  // namespace neuralom

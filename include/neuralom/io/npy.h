@@ -1,15 +1,21 @@
-// NumPy .npy files: strict header parsing, random-access reads, whole-array loads and saves.
+// NumPy .npy files: strict header parsing and random-access reads of float32/float64 arrays.
 //
 // Used for the normalisation statistics (`mean_s_t_ssh.npy`, `[1, 97, 1, 1]` float64) and the
 // day-of-year climatology (`climate_mean_s_t_ssh.npy`, `[T, 97, H+1, W]`, up to ~37 GB), which is
 // never loaded whole: NpyReader reads the elements it is asked for with positioned reads.
+//
+// Why no library: of the C++ .npy readers only xtensor's (libxtensor-dev) is packaged for Debian
+// (cnpy is not), and both load whole arrays into memory; LibTorch reads no .npy at all. The
+// climatology must be read a slice at a time, and every malformed or unexpected file (wrong dtype,
+// byte order, Fortran order, truncated) rejected with a message that names it. The format is small
+// (a magic string, a Python dict literal, raw bytes), so this reader covers exactly what the
+// engine reads — float32/float64, either byte order, C order (or Fortran order along one axis) —
+// and writes nothing.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <ATen/core/Tensor.h>
 
 #include "neuralom/io/dtype.h"
 
@@ -19,7 +25,7 @@ namespace neuralom {
 struct NpyInfo {
   std::string path;
   std::string descr;           ///< the header's 'descr', e.g. "<f4"
-  DType dtype = DType::kOther;
+  DType dtype = DType::kOther; ///< kFloat32 or kFloat64 (others are rejected)
   int itemsize = 0;            ///< bytes per element
   bool byteswap = false;       ///< stored big-endian on this little-endian host
   bool fortran_order = false;
@@ -31,8 +37,8 @@ struct NpyInfo {
 };
 
 /// Parses and validates the header: magic, version 1.0/2.0/3.0, a well-formed dict with exactly
-/// 'descr', 'fortran_order' and 'shape', a supported dtype, and a file size matching the shape.
-/// Throws InputError naming the file and what is wrong.
+/// 'descr', 'fortran_order' and 'shape', a float32 or float64 dtype, and a file size matching the
+/// shape. Throws InputError naming the file and what is wrong.
 NpyInfo read_npy_info(const std::string& path);
 
 /// Positioned reads from a C-order .npy file. Thread-safe (pread on one descriptor).
@@ -50,8 +56,8 @@ class NpyReader {
   const NpyInfo& info() const { return info_; }
 
   /// Reads `count` consecutive elements starting at flat (C-order) element `offset`, converting
-  /// float32/float64 (either byte order) to the output type. Throws InputError for other dtypes,
-  /// out-of-range requests or short reads.
+  /// float32/float64 (either byte order) to the output type. Throws InputError for out-of-range
+  /// requests or short reads.
   void read(int64_t offset, int64_t count, float* out) const;
   void read(int64_t offset, int64_t count, double* out) const;
 
@@ -62,13 +68,5 @@ class NpyReader {
   NpyInfo info_;
   int fd_ = -1;
 };
-
-/// Loads a whole .npy array as a CPU tensor of the same dtype (float32, float64, bool, int8/16/32/64,
-/// uint8) and shape. Throws InputError.
-at::Tensor load_npy(const std::string& path);
-
-/// Writes a contiguous CPU tensor (float32, float64, bool, int64, int32, uint8) as a little-endian
-/// C-order .npy (version 1.0), via a temporary file renamed into place. Throws OutputError.
-void save_npy(const std::string& path, const at::Tensor& tensor);
 
 }  // namespace neuralom
