@@ -1,4 +1,5 @@
-// SHA-256 against the FIPS 180-4 / NIST example vectors, block-boundary lengths and files.
+// The SHA-256 wrapper over OpenSSL against the FIPS 180-4 / NIST example vectors, block-boundary
+// lengths, incremental updates and files streamed in blocks.
 #include "neuralom/io/sha256.h"
 
 #include <unistd.h>
@@ -6,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -84,13 +86,34 @@ TEST(Sha256Test, IncrementalUpdatesMatchOneShot) {
   EXPECT_EQ(sha.hex_digest(), expected);
 }
 
-TEST(Sha256Test, OneMebibyteFile) {
-  std::string content(std::size_t{1} << 20, '\0');
+/// `size` bytes of the pattern (i * 31 + 7) mod 256.
+std::string pattern(std::size_t size) {
+  std::string content(size, '\0');
   for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 31 + 7) % 256);
+  return content;
+}
+
+TEST(Sha256Test, OneMebibyteFile) {
+  const std::string content = pattern(std::size_t{1} << 20);
   const TempFile file(content);
   // Reference digest from Python's hashlib over the same bytes.
   EXPECT_EQ(sha256_file(file.path()), "06b7bbfb7824aa03382051691630eb26de85102d1b08a81e907ec0744cd8a286");
   EXPECT_EQ(sha256_hex(content), sha256_file(file.path()));
+}
+
+TEST(Sha256Test, FileStreamedInSeveralBlocks) {
+  // 9 MiB + 123 bytes: three reads of the 4 MiB block, the last one partial.
+  const TempFile file(pattern((std::size_t{9} << 20) + 123));
+  // Reference digest from Python's hashlib over the same bytes.
+  EXPECT_EQ(sha256_file(file.path()), "c4792d2a2e9756a3f06fbbe67e469fdce468e5c51f99c798abcfabfe4d16107a");
+}
+
+TEST(Sha256Test, UpdateAfterTheDigestIsALogicError) {
+  Sha256 sha;
+  sha.update("abc", 3);
+  EXPECT_EQ(sha.hex_digest(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_THROW(sha.update("d", 1), std::logic_error);
+  EXPECT_THROW(sha.hex_digest(), std::logic_error);
 }
 
 TEST(Sha256Test, EmptyFile) {
