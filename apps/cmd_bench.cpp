@@ -4,15 +4,16 @@
 #include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
-#include "detail/json.h"
 #include "neuralom/cli/options.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
 #include "neuralom/core/version.h"
 #include "neuralom/engine/run_plan.h"
 #include "neuralom/engine/runner.h"
-#include "neuralom/io/output_file.h"
+#include "neuralom/io/json_file.h"
 #include "neuralom/model/runtime.h"
 
 namespace neuralom::app {
@@ -57,7 +58,7 @@ int run_bench(int argc, char** argv) {
   const double io_share = st.total_seconds > 0 ? st.io_wait_seconds / st.total_seconds : 0.0;
   const double compute_share = st.total_seconds > 0 ? st.model_seconds / st.total_seconds : 0.0;
 
-  detail::Json j = detail::Json::object();
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["neuralom"] = version_line();
   j["mode"] = mode_name;
   j["device"] = plan.device.str();
@@ -68,7 +69,7 @@ int run_bench(int argc, char** argv) {
   j["initial_conditions"] = static_cast<int64_t>(plan.settings.ics.size());
   j["prediction_length"] = plan.settings.prediction_length;
   j["day_steps"] = st.day_steps;
-  detail::Json stages = detail::Json::array();
+  nlohmann::ordered_json stages = nlohmann::ordered_json::array();
   std::ostringstream stage_text;
   for (std::size_t k = 0; k < report.stage_seconds.size(); ++k) {
     const double per_step = steps > 0 ? report.stage_seconds[k] / steps : 0.0;
@@ -88,7 +89,7 @@ int run_bench(int argc, char** argv) {
   j["peak_host_gib"] = report.peak_host_gib;
   j["peak_device_gib"] = nullptr;  // not measured by this build
   const std::string path = plan.settings.output_dir + "/bench.json";
-  write_text_file(path, j.dump(2) + "\n");
+  write_json_file(path, j);
 
   std::cout << "benchmark (" << mode_name << ", " << plan.height << "x" << plan.width << ", " << plan.device.str()
             << ", batch " << plan.settings.batch << ", " << st.day_steps << " day-steps)\n"

@@ -4,16 +4,17 @@
 #include <exception>
 #include <vector>
 
-#include "detail/json.h"
+#include <nlohmann/json.hpp>
+
 #include "neuralom/core/version.h"
-#include "neuralom/io/output_file.h"
+#include "neuralom/io/json_file.h"
 #include "neuralom/io/sha256.h"
 #include "neuralom/model/runtime.h"
 
 namespace neuralom {
 namespace {
 
-using detail::Json;
+using Json = nlohmann::ordered_json;
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -157,7 +158,7 @@ void RunProvenance::write(const std::string& path, const RunReport& report) {
   run["blas"] = detect_blas().name;
   run["timings"] = stats_json(report.stats, report.setup_seconds, report.threads, report.peak_host_gib);
   run["outputs"] = report.files;
-  write_text_file(path, run.dump(2) + "\n");
+  write_json_file(path, run, /*indent=*/2);
 }
 
 }  // namespace neuralom

@@ -4,30 +4,36 @@
 #include <sstream>
 
 #include <caffe2/serialize/inline_container.h>
-#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "neuralom/core/errors.h"
 
 namespace neuralom {
 namespace {
 
-// Reads a required integer field of the metadata.
-int64_t required_int(const YAML::Node& root, const char* key, const std::string& origin) {
-  const YAML::Node node = root[key];
-  if (!node || node.IsNull()) {
-    throw ModelError(origin + ": neuralom.json has no '" + key + "'");
-  }
-  try {
-    return node.as<int64_t>();
-  } catch (const YAML::Exception&) {
-    throw ModelError(origin + ": neuralom.json field '" + key + "' is not an integer");
-  }
+using Json = nlohmann::json;
+
+/// An integer value; `what` ("field 'mesh_level'", "grid") names it in messages.
+int64_t as_int(const Json& node, const std::string& what, const std::string& origin) {
+  if (!node.is_number_integer()) throw ModelError(origin + ": neuralom.json " + what + " is not an integer");
+  return node.get<int64_t>();
 }
 
-std::string optional_string(const YAML::Node& root, const char* key) {
-  const YAML::Node node = root[key];
-  if (!node || node.IsNull() || !node.IsScalar()) return "";
-  return node.as<std::string>();
+// Reads a required integer field of the metadata.
+int64_t required_int(const Json& root, const char* key, const std::string& origin) {
+  const auto it = root.find(key);
+  if (it == root.end() || it->is_null()) {
+    throw ModelError(origin + ": neuralom.json has no '" + key + "'");
+  }
+  return as_int(*it, std::string("field '") + key + "'", origin);
+}
+
+/// A text field: a string as it is, a number or boolean as its JSON text, "" if absent, null or
+/// an array or object.
+std::string optional_string(const Json& root, const char* key) {
+  const auto it = root.find(key);
+  if (it == root.end() || it->is_null() || it->is_structured()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
 }  // namespace
@@ -41,13 +47,13 @@ std::string ModelMetadata::summary() const {
 }
 
 ModelMetadata parse_model_metadata(const std::string& json, const std::string& origin) {
-  YAML::Node root;
+  Json root;
   try {
-    root = YAML::Load(json);  // JSON is a subset of YAML 1.2
-  } catch (const YAML::Exception& e) {
+    root = Json::parse(json);
+  } catch (const Json::parse_error& e) {
     throw ModelError(origin + ": neuralom.json is not valid JSON: " + e.what());
   }
-  if (!root.IsMap()) throw ModelError(origin + ": neuralom.json is not a JSON object");
+  if (!root.is_object()) throw ModelError(origin + ": neuralom.json is not a JSON object");
   if (optional_string(root, "format") != "neuralom-model") {
     throw ModelError(origin + ": neuralom.json has format '" + optional_string(root, "format") +
                      "', expected 'neuralom-model' (was this file written by scripts/export_torchscript.py?)");
@@ -67,36 +73,38 @@ ModelMetadata parse_model_metadata(const std::string& json, const std::string& o
   m.reference_class = optional_string(root, "reference_class");
   m.in_channels = required_int(root, "in_channels", origin);
   m.out_channels = required_int(root, "out_channels", origin);
-  const YAML::Node grid = root["grid"];
-  if (!grid || !grid.IsSequence() || grid.size() != 2) {
+  const auto grid = root.find("grid");
+  if (grid == root.end() || !grid->is_array() || grid->size() != 2) {
     throw ModelError(origin + ": neuralom.json field 'grid' must be [rows, columns]");
   }
-  m.height = grid[0].as<int64_t>();
-  m.width = grid[1].as<int64_t>();
+  m.height = as_int((*grid)[0], "field 'grid'", origin);
+  m.width = as_int((*grid)[1], "field 'grid'", origin);
   if (m.in_channels <= 0 || m.out_channels <= 0 || m.height <= 0 || m.width <= 0) {
     throw ModelError(origin + ": neuralom.json has non-positive channel counts or grid size");
   }
   m.mesh_level = required_int(root, "mesh_level", origin);
   m.hidden_dim = required_int(root, "hidden_dim", origin);
   m.processor_layers = required_int(root, "processor_layers", origin);
-  if (root["parameters"] && !root["parameters"].IsNull()) m.parameters = root["parameters"].as<int64_t>();
+  if (root.contains("parameters") && !root["parameters"].is_null()) {
+    m.parameters = as_int(root["parameters"], "field 'parameters'", origin);
+  }
   m.checkpoint = optional_string(root, "checkpoint");
   m.checkpoint_sha256 = optional_string(root, "checkpoint_sha256");
   m.torch_version = optional_string(root, "torch_version");
   m.exporter_version = optional_string(root, "exporter_version");
   if (m.model == "stage1") {
-    m.forcing_channels_per_day = root["forcing_channels_per_day"]
-                                     ? root["forcing_channels_per_day"].as<int64_t>()
+    m.forcing_channels_per_day = root.contains("forcing_channels_per_day")
+                                     ? required_int(root, "forcing_channels_per_day", origin)
                                      : (m.in_channels - m.out_channels) / 2;
   }
   if (m.model == "atmos") {
     m.substeps_per_day = required_int(root, "substeps_per_day", origin);
-    const YAML::Node fc = root["forcing_channels"];
-    if (!fc || !fc.IsSequence() || fc.size() == 0) {
+    const auto fc = root.find("forcing_channels");
+    if (fc == root.end() || !fc->is_array() || fc->empty()) {
       throw ModelError(origin + ": neuralom.json of an atmosphere model needs 'forcing_channels'");
     }
-    for (const auto& c : fc) {
-      const auto ch = c.as<int64_t>();
+    for (const auto& c : *fc) {
+      const int64_t ch = as_int(c, "field 'forcing_channels'", origin);
       if (ch < 0 || ch >= m.out_channels) {
         throw ModelError(origin + ": forcing channel " + std::to_string(ch) + " is outside the model's " +
                          std::to_string(m.out_channels) + " output channels");

@@ -5,7 +5,9 @@
 #include <iomanip>
 #include <sstream>
 
-#include "detail/json.h"
+#include <nlohmann/json.hpp>
+
+#include "neuralom/io/json_file.h"
 #include "neuralom/io/output_file.h"
 
 namespace neuralom {
@@ -16,12 +18,6 @@ std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.9g", v);
   return buf;
-}
-
-detail::Json matrix(const std::vector<std::vector<double>>& rows) {
-  detail::Json out = detail::Json::array();
-  for (const auto& r : rows) out.push_back(detail::Json(r));
-  return out;
 }
 
 }  // namespace
@@ -43,28 +39,28 @@ void write_metrics_csv(const std::string& path, const std::vector<MetricsTable>&
 }
 
 void write_metrics_json(const std::string& path, const std::vector<MetricsTable>& systems) {
-  detail::Json root = detail::Json::object();
+  nlohmann::ordered_json root = nlohmann::ordered_json::object();
   root["definition"] =
       "Per lead day and variable, averaged over initial conditions, in physical units. Weights w = cos(lat) of each "
       "row (lat = -90 + 180 i / H degrees) over the channel's ocean points. rmse = sqrt(mean_ic(sum w (p-t)^2 / "
       "sum w)); nrmse = rmse / std(channel); acc = mean_ic(sum w p t / sqrt(sum w p^2 * sum w t^2)); p, t are "
       "anomalies. mean_nrmse and mean_acc average over all variables.";
-  detail::Json list = detail::Json::object();
+  nlohmann::ordered_json list = nlohmann::ordered_json::object();
   for (const auto& t : systems) {
-    detail::Json s = detail::Json::object();
-    s["variables"] = detail::Json(t.variables);
-    s["channel_std"] = detail::Json(t.channel_std);
-    s["leads"] = detail::Json(t.leads);
-    s["n_ic"] = detail::Json(t.ic_count);
-    s["rmse"] = matrix(t.rmse);
-    s["nrmse"] = matrix(t.nrmse);
-    s["acc"] = matrix(t.acc);
-    s["mean_nrmse"] = detail::Json(t.mean_nrmse);
-    s["mean_acc"] = detail::Json(t.mean_acc);
+    nlohmann::ordered_json s = nlohmann::ordered_json::object();
+    s["variables"] = t.variables;
+    s["channel_std"] = t.channel_std;
+    s["leads"] = t.leads;
+    s["n_ic"] = t.ic_count;
+    s["rmse"] = t.rmse;  // [lead][variable]
+    s["nrmse"] = t.nrmse;
+    s["acc"] = t.acc;
+    s["mean_nrmse"] = t.mean_nrmse;
+    s["mean_acc"] = t.mean_acc;
     list[t.system] = std::move(s);
   }
   root["systems"] = std::move(list);
-  write_text_file(path, root.dump(1) + "\n");
+  write_json_file(path, root, /*indent=*/1);
 }
 
 namespace {
