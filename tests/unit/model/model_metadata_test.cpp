@@ -1,0 +1,119 @@
+// neuralom.json as scripts/export_torchscript.py writes it, parsed with nlohmann-json: the fields
+// the engine reads, and the messages for metadata it cannot use.
+#include "neuralom/model/model_metadata.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "neuralom/core/errors.h"
+
+namespace neuralom {
+namespace {
+
+/// A stage-1 description in the exporter's layout, with `extra` spliced in before the last key.
+std::string stage1_json(const std::string& extra = "") {
+  return R"({
+  "format": "neuralom-model",
+  "format_version": 1,
+  "model": "stage1",
+  "reference_class": "MIGraph",
+  "in_channels": 101,
+  "out_channels": 93,
+  "grid": [360, 720],
+  "mesh_level": 5,
+  "hidden_dim": 432,
+  "processor_layers": 16,
+  "local_refinement": null,
+  "graph": {"grid_nodes": 259200, "mesh_nodes": 10242},
+  "parameters": 12345678,
+  "checkpoint": "exp/best_ckpt.tar",
+  "checkpoint_sha256": "ab12",
+  "random_init_seed": null,
+  "torch_version": "1.13.1",
+  "exporter_version": "0.1.0",)" +
+         extra + R"(
+  "forcing_channels_per_day": 4
+})";
+}
+
+std::string message_of(const std::string& json) {
+  try {
+    parse_model_metadata(json, "m.pt");
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ModelError for " << json;
+  return {};
+}
+
+TEST(ModelMetadataTest, ReadsTheExportersFields) {
+  const ModelMetadata m = parse_model_metadata(stage1_json(), "m.pt");
+  EXPECT_EQ(m.path, "m.pt");
+  EXPECT_EQ(m.model, "stage1");
+  EXPECT_EQ(m.reference_class, "MIGraph");
+  EXPECT_EQ(m.in_channels, 101);
+  EXPECT_EQ(m.out_channels, 93);
+  EXPECT_EQ(m.height, 360);
+  EXPECT_EQ(m.width, 720);
+  EXPECT_EQ(m.mesh_level, 5);
+  EXPECT_EQ(m.hidden_dim, 432);
+  EXPECT_EQ(m.processor_layers, 16);
+  EXPECT_EQ(m.parameters, 12345678);
+  EXPECT_EQ(m.forcing_channels_per_day, 4);
+  EXPECT_EQ(m.checkpoint, "exp/best_ckpt.tar");
+  EXPECT_EQ(m.checkpoint_sha256, "ab12");
+  EXPECT_EQ(m.torch_version, "1.13.1");
+  EXPECT_EQ(m.exporter_version, "0.1.0");
+  EXPECT_EQ(m.json, stage1_json());
+  EXPECT_EQ(m.summary(), "stage1 (MIGraph, 101->93 channels, 360x720, mesh level 5, hidden 432, 16 layers)");
+}
+
+TEST(ModelMetadataTest, AtmosphereModelsNeedSubstepsAndForcingChannels) {
+  const std::string atmos = R"({"format": "neuralom-model", "format_version": 1, "model": "atmos",
+    "reference_class": "OneForecast", "in_channels": 69, "out_channels": 69, "grid": [120, 240],
+    "mesh_level": 5, "hidden_dim": 512, "processor_layers": 16, "substeps_per_day": 4,
+    "forcing_channels": [65, 66, 67, 68]})";
+  const ModelMetadata m = parse_model_metadata(atmos, "a.pt");
+  EXPECT_EQ(m.substeps_per_day, 4);
+  EXPECT_EQ(m.forcing_channels, (std::vector<int64_t>{65, 66, 67, 68}));
+  EXPECT_EQ(m.checkpoint, "");  // absent text fields are empty
+
+  std::string bad = atmos;
+  bad.replace(bad.find("[65, 66, 67, 68]"), 16, "[65, 69]");
+  EXPECT_EQ(message_of(bad), "m.pt: forcing channel 69 is outside the model's 69 output channels");
+  bad = atmos;
+  bad.replace(bad.find("[65, 66, 67, 68]"), 16, "[]");
+  EXPECT_EQ(message_of(bad), "m.pt: neuralom.json of an atmosphere model needs 'forcing_channels'");
+}
+
+TEST(ModelMetadataTest, RejectsWhatIsNotExporterMetadata) {
+  EXPECT_NE(message_of("{\"format\": ").find("m.pt: neuralom.json is not valid JSON: "), std::string::npos);
+  EXPECT_EQ(message_of("[1, 2]"), "m.pt: neuralom.json is not a JSON object");
+  EXPECT_EQ(message_of(R"({"format": "other"})"),
+            "m.pt: neuralom.json has format 'other', expected 'neuralom-model' (was this file written by "
+            "scripts/export_torchscript.py?)");
+  EXPECT_EQ(message_of(R"({"format": "neuralom-model", "format_version": 2})"),
+            "m.pt: neuralom.json format_version 2 is not supported by this build (expected 1); re-export the model");
+}
+
+TEST(ModelMetadataTest, MissingAndMistypedFieldsNameTheField) {
+  std::string json = stage1_json();
+  json.replace(json.find("\"mesh_level\": 5"), 15, "\"mesh_level\": null");
+  EXPECT_EQ(message_of(json), "m.pt: neuralom.json has no 'mesh_level'");
+  json = stage1_json();
+  json.replace(json.find("\"hidden_dim\": 432"), 17, "\"hidden_dim\": 432.5");
+  EXPECT_EQ(message_of(json), "m.pt: neuralom.json field 'hidden_dim' is not an integer");
+  json = stage1_json();
+  json.replace(json.find("\"in_channels\": 101"), 18, "\"in_channels\": \"101\"");
+  EXPECT_EQ(message_of(json), "m.pt: neuralom.json field 'in_channels' is not an integer");
+  json = stage1_json();
+  json.replace(json.find("[360, 720]"), 10, "[360]");
+  EXPECT_EQ(message_of(json), "m.pt: neuralom.json field 'grid' must be [rows, columns]");
+  json = stage1_json();
+  json.replace(json.find("\"model\": \"stage1\""), 17, "\"model\": \"stage3\"");
+  EXPECT_EQ(message_of(json), "m.pt: neuralom.json has model 'stage3', expected stage1, stage2 or atmos");
+}
+
+}  // namespace
+}  // namespace neuralom
