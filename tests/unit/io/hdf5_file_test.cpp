@@ -2,6 +2,9 @@
 //
 // Files with types H5File cannot write (float64, integers, enums, strings, groups) are made with
 // the HDF5 C API directly, as h5py would make them; so are the checks of attributes and filters.
+// The file is longer than most (~600 lines) because every test here shares those raw-C-API
+// helpers, and the error cases each assert a whole message; split it by H5File's operations if
+// it grows further.
 #include "neuralom/io/hdf5_file.h"
 
 #include <hdf5.h>
