@@ -12,6 +12,7 @@
 
 #include "io/detail/hdf5_handle.h"
 #include "io/detail/hdf5_types.h"
+#include "io/detail/join_shape.h"
 #include "neuralom/core/errors.h"
 
 namespace neuralom {

@@ -10,6 +10,8 @@
 #include <limits>
 #include <utility>
 
+#include "io/detail/file_descriptor.h"
+#include "io/detail/join_shape.h"
 #include "io/detail/npy_header_dict.h"
 #include "neuralom/core/errors.h"
 
@@ -25,21 +27,6 @@ constexpr std::size_t kMagicSize = 6;
 constexpr int64_t kConvertChunk = 1 << 16;
 
 // ---- low-level file access ----------------------------------------------------------------------
-
-/// Closes a descriptor on scope exit (the parsing functions throw).
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 int open_for_reading(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -84,15 +71,6 @@ bool parse_descr(const std::string& descr, NpyInfo& info) {
   }
   info.byteswap = descr[0] == '>';
   return true;
-}
-
-std::string shape_to_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
 }
 
 /// Reads and validates the header from an open descriptor.
@@ -177,7 +155,7 @@ NpyInfo parse_header(int fd, const std::string& path) {
   int64_t numel = 1;
   for (const int64_t d : info.shape) {
     if (d != 0 && numel > std::numeric_limits<int64_t>::max() / info.itemsize / d) {
-      throw InputError(path + ": shape " + shape_to_string(info.shape) + " is too large");
+      throw InputError(path + ": shape " + detail::join_shape(info.shape) + " is too large");
     }
     numel *= d;
   }
@@ -185,12 +163,12 @@ NpyInfo parse_header(int fd, const std::string& path) {
   const int64_t found = file_size - info.data_offset;
   if (found < expected) {
     throw InputError(path + ": file is truncated: expected " + std::to_string(expected) + " bytes of data (shape " +
-                     shape_to_string(info.shape) + ", " + dtype_name(info.dtype) + "), found " +
+                     detail::join_shape(info.shape) + ", " + dtype_name(info.dtype) + "), found " +
                      std::to_string(found));
   }
   if (found > expected) {
     throw InputError(path + ": file is longer than its header says: expected " + std::to_string(expected) +
-                     " bytes of data (shape " + shape_to_string(info.shape) + ", " + dtype_name(info.dtype) +
+                     " bytes of data (shape " + detail::join_shape(info.shape) + ", " + dtype_name(info.dtype) +
                      "), found " + std::to_string(found));
   }
   return info;
@@ -222,11 +200,11 @@ int64_t NpyInfo::numel() const {
   return n;
 }
 
-std::string NpyInfo::shape_string() const { return shape_to_string(shape); }
+std::string NpyInfo::shape_string() const { return detail::join_shape(shape); }
 
 NpyInfo read_npy_info(const std::string& path) {
   const int fd = open_for_reading(path);
-  FdGuard guard(fd);
+  detail::FileDescriptor guard(fd);
   return parse_header(fd, path);
 }
 
@@ -234,7 +212,7 @@ NpyInfo read_npy_info(const std::string& path) {
 
 NpyReader::NpyReader(const std::string& path) {
   const int fd = open_for_reading(path);
-  FdGuard guard(fd);
+  detail::FileDescriptor guard(fd);
   info_ = parse_header(fd, path);
   if (info_.fortran_order) {
     const auto big = std::count_if(info_.shape.begin(), info_.shape.end(), [](int64_t d) { return d > 1; });

@@ -9,27 +9,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "io/detail/file_descriptor.h"
 #include "neuralom/core/errors.h"
 
 namespace neuralom {
 namespace {
 
 constexpr std::size_t kFileBlockBytes = std::size_t{4} << 20;  // 4 MiB per read() of a file
-
-/// Closes a descriptor on scope exit (reading throws).
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -75,7 +61,7 @@ std::string sha256_hex(const std::string& bytes) {
 }
 
 std::string sha256_file(const std::string& path) {
-  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const detail::FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) throw InputError(path + ": cannot open for reading: " + std::strerror(errno));
   std::vector<unsigned char> block(kFileBlockBytes);
   Sha256 sha;

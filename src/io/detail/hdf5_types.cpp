@@ -1,6 +1,7 @@
 #include "io/detail/hdf5_types.h"
 
 #include "io/detail/hdf5_handle.h"
+#include "io/detail/join_shape.h"
 
 namespace neuralom::detail {
 namespace {
@@ -19,15 +20,6 @@ DType integer_dtype(std::size_t size, bool is_signed) {
 }
 
 }  // namespace
-
-std::string join_shape(const std::vector<int64_t>& values) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) s += ", ";
-    s += std::to_string(values[i]);
-  }
-  return s + "]";
-}
 
 /// Maps an HDF5 file type to the engine's DType and a readable name.
 void describe_type(hid_t type, H5DatasetInfo& info) {

@@ -12,9 +12,6 @@
 
 namespace neuralom::detail {
 
-/// "[5, 97, 33, 64]".
-std::string join_shape(const std::vector<int64_t>& values);
-
 /// Fills `info.dtype` and `info.type_description` from an HDF5 file type: floats, integers, bool
 /// (h5py's two-member enum of int8); anything else is DType::kOther.
 void describe_type(hid_t type, H5DatasetInfo& info);

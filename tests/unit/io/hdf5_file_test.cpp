@@ -22,6 +22,7 @@
 
 #include <gtest/gtest.h>
 
+#include "error_message.h"
 #include "temp_dir.h"
 
 #include "neuralom/core/errors.h"
@@ -33,6 +34,7 @@ namespace fs = std::filesystem;
 
 // ---- helpers ------------------------------------------------------------------------------------
 
+using testing::error_message;
 using testing::TempDir;
 
 /// An hid_t closed on scope exit (test code only; the library has its own).
@@ -152,17 +154,6 @@ void write_fields_file(const std::string& path, int gzip_level = 0) {
   const std::vector<float> data = sequence(120);
   file.write("fields", {0, 0, 0, 0}, kShape, data.data());
   file.close();
-}
-
-template <typename E, typename F>
-std::string error_message(F&& f) {
-  try {
-    std::forward<F>(f)();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
 }
 
 // ---- reading and writing ------------------------------------------------------------------------

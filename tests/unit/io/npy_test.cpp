@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "error_message.h"
 #include "temp_dir.h"
 
 #include "neuralom/core/errors.h"
@@ -25,6 +26,7 @@ namespace {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
+using testing::error_message;
 using testing::TempDir;
 
 /// A .npy file: magic, version, little-endian header length, the header dictionary padded with
@@ -59,17 +61,6 @@ std::string bytes_of(const std::vector<T>& values, bool big_endian = false) {
     }
   }
   return out;
-}
-
-template <typename E, typename F>
-std::string error_message(F&& f) {
-  try {
-    std::forward<F>(f)();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
 }
 
 /// The InputError message read_npy_info gives for a file with these bytes.

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "error_message.h"
 #include "temp_dir.h"
 
 #include "neuralom/core/errors.h"
@@ -22,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::error_message;
 using testing::TempDir;
 
 void write_file(const std::string& path, const std::string& content) {
@@ -35,17 +37,6 @@ std::string read_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-template <typename F>
-std::string output_error_message(F&& f) {
-  try {
-    std::forward<F>(f)();
-  } catch (const OutputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected OutputError";
-  return {};
 }
 
 TEST(PendingFileTest, FileIsNotVisibleUntilCommit) {
@@ -117,14 +108,14 @@ TEST(PendingFileTest, RemovesAStalePartialFileFromAnEarlierCrash) {
 TEST(PendingFileTest, CommitWithoutATemporaryFileFails) {
   const TempDir dir;
   PendingFile pending(dir.file("never_written.txt"));
-  const std::string message = output_error_message([&] { pending.commit(); });
+  const std::string message = error_message<OutputError>([&] { pending.commit(); });
   EXPECT_NE(message.find("never_written.txt.partial does not exist"), std::string::npos) << message;
 }
 
 TEST(PendingFileTest, MissingDirectoryIsAnOutputError) {
   const TempDir dir;
   const std::string missing = dir.file("no/such/dir");
-  const std::string message = output_error_message([&] { PendingFile pending(missing + "/x.h5"); });
+  const std::string message = error_message<OutputError>([&] { PendingFile pending(missing + "/x.h5"); });
   EXPECT_NE(message.find("directory " + missing + " does not exist"), std::string::npos) << message;
 }
 
@@ -137,7 +128,7 @@ TEST(PendingFileTest, UnwritableDirectoryIsAnOutputError) {
     fs::permissions(locked, fs::perms::owner_all);
     GTEST_SKIP() << "permission bits do not stop this user (root?)";
   }
-  const std::string message = output_error_message([&] { PendingFile pending((locked / "x.h5").string()); });
+  const std::string message = error_message<OutputError>([&] { PendingFile pending((locked / "x.h5").string()); });
   EXPECT_NE(message.find("is not writable"), std::string::npos) << message;
   fs::permissions(locked, fs::perms::owner_all);
 }
@@ -174,7 +165,7 @@ TEST(OutputDirectoryTest, CreatesMissingParents) {
 TEST(OutputDirectoryTest, AFileInTheWayIsAnOutputError) {
   const TempDir dir;
   write_file(dir.file("plain"), "not a directory");
-  const std::string message = output_error_message([&] { ensure_output_directory(dir.file("plain/sub")); });
+  const std::string message = error_message<OutputError>([&] { ensure_output_directory(dir.file("plain/sub")); });
   EXPECT_EQ(message.rfind("cannot write to " + dir.file("plain/sub") + ": ", 0), 0u) << message;
 }
 
@@ -187,7 +178,7 @@ TEST(OutputDirectoryTest, UnwritableDirectoryIsAnOutputError) {
     fs::permissions(locked, fs::perms::owner_all);
     GTEST_SKIP() << "permission bits do not stop this user (root?)";
   }
-  const std::string message = output_error_message([&] { ensure_output_directory(locked.string()); });
+  const std::string message = error_message<OutputError>([&] { ensure_output_directory(locked.string()); });
   EXPECT_NE(message.find("Permission denied"), std::string::npos) << message;
   fs::permissions(locked, fs::perms::owner_all);
 }

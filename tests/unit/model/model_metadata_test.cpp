@@ -3,8 +3,11 @@
 #include "neuralom/model/model_metadata.h"
 
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+
+#include "error_message.h"
 
 #include "neuralom/core/errors.h"
 
@@ -37,14 +40,15 @@ std::string stage1_json(const std::string& extra = "") {
 })";
 }
 
+/// `text` with its first `from` replaced by `to`.
+std::string edited(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
 std::string message_of(const std::string& json) {
-  try {
-    parse_model_metadata(json, "m.pt");
-  } catch (const ModelError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a ModelError for " << json;
-  return {};
+  return testing::error_message<ModelError>([&] { parse_model_metadata(json, "m.pt"); });
 }
 
 TEST(ModelMetadataTest, ReadsTheExportersFields) {
@@ -79,12 +83,10 @@ TEST(ModelMetadataTest, AtmosphereModelsNeedSubstepsAndForcingChannels) {
   EXPECT_EQ(m.forcing_channels, (std::vector<int64_t>{65, 66, 67, 68}));
   EXPECT_EQ(m.checkpoint, "");  // absent text fields are empty
 
-  std::string bad = atmos;
-  bad.replace(bad.find("[65, 66, 67, 68]"), 16, "[65, 69]");
-  EXPECT_EQ(message_of(bad), "m.pt: forcing channel 69 is outside the model's 69 output channels");
-  bad = atmos;
-  bad.replace(bad.find("[65, 66, 67, 68]"), 16, "[]");
-  EXPECT_EQ(message_of(bad), "m.pt: neuralom.json of an atmosphere model needs 'forcing_channels'");
+  EXPECT_EQ(message_of(edited(atmos, "[65, 66, 67, 68]", "[65, 69]")),
+            "m.pt: forcing channel 69 is outside the model's 69 output channels");
+  EXPECT_EQ(message_of(edited(atmos, "[65, 66, 67, 68]", "[]")),
+            "m.pt: neuralom.json of an atmosphere model needs 'forcing_channels'");
 }
 
 TEST(ModelMetadataTest, RejectsWhatIsNotExporterMetadata) {
@@ -98,21 +100,20 @@ TEST(ModelMetadataTest, RejectsWhatIsNotExporterMetadata) {
 }
 
 TEST(ModelMetadataTest, MissingAndMistypedFieldsNameTheField) {
-  std::string json = stage1_json();
-  json.replace(json.find("\"mesh_level\": 5"), 15, "\"mesh_level\": null");
-  EXPECT_EQ(message_of(json), "m.pt: neuralom.json has no 'mesh_level'");
-  json = stage1_json();
-  json.replace(json.find("\"hidden_dim\": 432"), 17, "\"hidden_dim\": 432.5");
-  EXPECT_EQ(message_of(json), "m.pt: neuralom.json field 'hidden_dim' is not an integer");
-  json = stage1_json();
-  json.replace(json.find("\"in_channels\": 101"), 18, "\"in_channels\": \"101\"");
-  EXPECT_EQ(message_of(json), "m.pt: neuralom.json field 'in_channels' is not an integer");
-  json = stage1_json();
-  json.replace(json.find("[360, 720]"), 10, "[360]");
-  EXPECT_EQ(message_of(json), "m.pt: neuralom.json field 'grid' must be [rows, columns]");
-  json = stage1_json();
-  json.replace(json.find("\"model\": \"stage1\""), 17, "\"model\": \"stage3\"");
-  EXPECT_EQ(message_of(json), "m.pt: neuralom.json has model 'stage3', expected stage1, stage2 or atmos");
+  struct Case {
+    const char* from;
+    const char* to;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"\"mesh_level\": 5", "\"mesh_level\": null", "m.pt: neuralom.json has no 'mesh_level'"},
+      {"\"hidden_dim\": 432", "\"hidden_dim\": 432.5", "m.pt: neuralom.json field 'hidden_dim' is not an integer"},
+      {"\"in_channels\": 101", "\"in_channels\": \"101\"", "m.pt: neuralom.json field 'in_channels' is not an integer"},
+      {"[360, 720]", "[360]", "m.pt: neuralom.json field 'grid' must be [rows, columns]"},
+      {"[360, 720]", "[360, 7.5]", "m.pt: neuralom.json field 'grid' is not an integer"},
+      {"\"stage1\"", "\"stage3\"", "m.pt: neuralom.json has model 'stage3', expected stage1, stage2 or atmos"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(message_of(edited(stage1_json(), c.from, c.to)), c.message) << c.to;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "error_message.h"
 #include "temp_dir.h"
 
 #include "neuralom/core/errors.h"
@@ -22,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::error_message;
 using testing::TempDir;
 
 constexpr int64_t kChannels = 3;
@@ -134,17 +136,6 @@ std::vector<std::string> string_attribute(const std::string& path, const std::st
   H5Aclose(attribute);
   H5Fclose(file);
   return values;
-}
-
-template <typename E, typename F>
-std::string error_message(F&& f) {
-  try {
-    std::forward<F>(f)();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
 }
 
 TEST(ResultsWriterTest, WritesEveryFrameAndCommits) {
