@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -34,6 +35,19 @@ class TempDir {
 
   const std::filesystem::path& path() const { return path_; }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+  /// Creates a subdirectory without write permission and returns its path, or nullopt if the
+  /// permission bits do not stop this user (root), for the caller to skip its test.
+  std::optional<std::filesystem::path> read_only_subdirectory(const std::string& name) const {
+    const std::filesystem::path dir = path_ / name;
+    std::filesystem::create_directory(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    if (::access(dir.c_str(), W_OK) == 0) {
+      std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+      return std::nullopt;
+    }
+    return dir;
+  }
 
   /// Writes `bytes` to a file in the directory and returns its path.
   std::string write(const std::string& name, const std::string& bytes) const {

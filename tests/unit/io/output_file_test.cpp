@@ -121,13 +121,9 @@ TEST(PendingFileTest, MissingDirectoryIsAnOutputError) {
 
 TEST(PendingFileTest, UnwritableDirectoryIsAnOutputError) {
   const TempDir dir;
-  const fs::path locked = dir.path() / "locked";
-  fs::create_directory(locked);
-  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
-  if (::access(locked.c_str(), W_OK) == 0) {
-    fs::permissions(locked, fs::perms::owner_all);
-    GTEST_SKIP() << "permission bits do not stop this user (root?)";
-  }
+  const auto locked_dir = dir.read_only_subdirectory("locked");
+  if (!locked_dir) GTEST_SKIP() << "permission bits do not stop this user (root?)";
+  const fs::path& locked = *locked_dir;
   const std::string message = error_message<OutputError>([&] { PendingFile pending((locked / "x.h5").string()); });
   EXPECT_NE(message.find("is not writable"), std::string::npos) << message;
   fs::permissions(locked, fs::perms::owner_all);
@@ -171,13 +167,9 @@ TEST(OutputDirectoryTest, AFileInTheWayIsAnOutputError) {
 
 TEST(OutputDirectoryTest, UnwritableDirectoryIsAnOutputError) {
   const TempDir dir;
-  const fs::path locked = dir.path() / "locked";
-  fs::create_directory(locked);
-  fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
-  if (::access(locked.c_str(), W_OK) == 0) {
-    fs::permissions(locked, fs::perms::owner_all);
-    GTEST_SKIP() << "permission bits do not stop this user (root?)";
-  }
+  const auto locked_dir = dir.read_only_subdirectory("locked");
+  if (!locked_dir) GTEST_SKIP() << "permission bits do not stop this user (root?)";
+  const fs::path& locked = *locked_dir;
   const std::string message = error_message<OutputError>([&] { ensure_output_directory(locked.string()); });
   EXPECT_NE(message.find("Permission denied"), std::string::npos) << message;
   fs::permissions(locked, fs::perms::owner_all);
