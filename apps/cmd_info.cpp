@@ -10,7 +10,7 @@
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
 #include "neuralom/core/version.h"
-#include "neuralom/model/model.h"
+#include "neuralom/model/model_metadata.h"
 #include "neuralom/model/runtime.h"
 
 namespace neuralom::app {
