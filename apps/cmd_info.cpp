@@ -24,6 +24,7 @@ int print_model_info(const std::string& path) {
   std::cout << "model       " << path << "\n"
             << "summary     " << m.summary() << "\n"
             << "exported    torch " << m.torch_version << ", exporter " << m.exporter_version << "\n";
+  if (!m.graph_provenance.empty()) std::cout << "graph       " << m.graph_provenance << "\n";
   if (!m.checkpoint.empty()) {
     std::cout << "checkpoint  " << m.checkpoint << " (sha256 " << m.checkpoint_sha256 << ")\n";
   }

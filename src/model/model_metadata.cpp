@@ -36,6 +36,27 @@ std::string optional_string(const Json& root, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+
+// One line from the `graph` record (method, index digest, sizes); empty if there is none.
+std::string describe_graph(const Json& root) {
+  const auto graph = root.find("graph");
+  if (graph == root.end() || !graph->is_object() || !graph->contains("method")) return "";
+  const auto text = [&](const char* key) {
+    const auto it = graph->find(key);
+    return it != graph->end() && it->is_string() ? it->get<std::string>() : std::string("?");
+  };
+  const auto count = [&](const char* key) {
+    const auto it = graph->find(key);
+    return it != graph->end() && it->is_number_integer() ? std::to_string(it->get<int64_t>()) : std::string("?");
+  };
+  std::ostringstream s;
+  const std::string method = text("method");
+  s << (method == "file" ? "from file " + text("file") : method + " arithmetic") << ", indices sha256 "
+    << text("index_sha256").substr(0, 12) << "…, " << count("mesh_nodes") << " mesh nodes, "
+    << count("mesh_edges") << " mesh / " << count("g2m_edges") << " g2m / " << count("m2g_edges") << " m2g edges";
+  return s.str();
+}
+
 }  // namespace
 
 std::string ModelMetadata::summary() const {
@@ -92,6 +113,7 @@ ModelMetadata parse_model_metadata(const std::string& json, const std::string& o
   m.checkpoint_sha256 = optional_string(root, "checkpoint_sha256");
   m.torch_version = optional_string(root, "torch_version");
   m.exporter_version = optional_string(root, "exporter_version");
+  m.graph_provenance = describe_graph(root);
   if (m.model == "stage1") {
     m.forcing_channels_per_day = root.contains("forcing_channels_per_day")
                                      ? required_int(root, "forcing_channels_per_day", origin)

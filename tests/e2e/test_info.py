@@ -29,6 +29,8 @@ def test_info_model_prints_summary_and_graph_provenance(neuralom, golden_stages)
     assert graph["method"] == "portable"
     assert (graph["mesh_nodes"], graph["g2m_edges"], graph["m2g_edges"]) == (642, 3240, 6144)
     assert graph["index_sha256"] == _index_sha256(GOLDEN / "ocean_small" / "graph.npz")
+    assert (f"graph       portable arithmetic, indices sha256 {graph['index_sha256'][:12]}…, 642 mesh nodes, "
+            "5100 mesh / 3240 g2m / 6144 m2g edges") in out
 
 
 def test_info_model_refuses_missing_and_foreign_files(neuralom, tmp_path):

@@ -28,6 +28,10 @@ struct ModelMetadata {
   std::string checkpoint_sha256;
   std::string torch_version;
   std::string exporter_version;
+  /// How the static graph was made, from the `graph` record: "portable arithmetic, indices
+  /// sha256 c4bc0ce2755d…, 642 mesh nodes, 5100 mesh / 3240 g2m / 6144 m2g edges"; empty for
+  /// archives exported before graph provenance was recorded.
+  std::string graph_provenance;
   std::string json;                   ///< the raw metadata text
 
   /// "stage1 (MIGraph, 101->93 channels, 360x720, mesh level 5, hidden 432, 16 layers)"

@@ -73,6 +73,20 @@ TEST(ModelMetadataTest, ReadsTheExportersFields) {
   EXPECT_EQ(m.summary(), "stage1 (MIGraph, 101->93 channels, 360x720, mesh level 5, hidden 432, 16 layers)");
 }
 
+TEST(ModelMetadataTest, DescribesTheGraphProvenance) {
+  // An archive from before provenance was recorded has counts only: nothing to describe.
+  EXPECT_EQ(parse_model_metadata(stage1_json(), "m.pt").graph_provenance, "");
+  std::string json = stage1_json();
+  const std::string counts = R"("graph": {"grid_nodes": 259200, "mesh_nodes": 10242},)";
+  json.replace(json.find(counts), counts.size(),
+               R"("graph": {"grid_nodes": 259200, "mesh_nodes": 10242, "mesh_edges": 81900,
+                  "g2m_edges": 403596, "m2g_edges": 777600, "method": "reference",
+                  "index_sha256": "0123456789abcdef0123"},)");
+  EXPECT_EQ(parse_model_metadata(json, "m.pt").graph_provenance,
+            "reference arithmetic, indices sha256 0123456789ab…, 10242 mesh nodes, "
+            "81900 mesh / 403596 g2m / 777600 m2g edges");
+}
+
 TEST(ModelMetadataTest, AtmosphereModelsNeedSubstepsAndForcingChannels) {
   const std::string atmos = R"({"format": "neuralom-model", "format_version": 1, "model": "atmos",
     "reference_class": "OneForecast", "in_channels": 69, "out_channels": 69, "grid": [120, 240],
