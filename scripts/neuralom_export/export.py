@@ -2,7 +2,7 @@
 
 The archive holds ``forward(x: [B, C_in, H, W]) -> [B, C_out, H, W]`` plus the exported methods
 ``build_static_cache``, ``clear_static_cache``, ``set_edge_chunk`` (see ``network.py``) and the
-extra file ``neuralom.json`` read by the C++ engine (``src/model.cpp``). The file is written
+extra file ``neuralom.json`` read by the C++ engine (``src/model/model_metadata.cpp``). The file is written
 under a temporary name in the target directory and renamed into place, so readers never see a
 partial archive.
 """

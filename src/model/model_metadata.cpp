@@ -36,7 +36,6 @@ std::string optional_string(const Json& root, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-
 // One line from the `graph` record (method, index digest, sizes); empty if there is none.
 std::string describe_graph(const Json& root) {
   const auto graph = root.find("graph");
