@@ -1,6 +1,8 @@
 #include "neuralom/engine/sinks.h"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
@@ -63,14 +65,72 @@ std::vector<MetricsTable> MetricsSink::results() const {
   return out;
 }
 
-FieldsSink::FieldsSink(ResultsWriter& writer, const NormStats& stats, c10::Device device)
-    : writer_(writer), mean_(to_device(stats.mean, device)), std_(to_device(stats.std, device)) {}
+ExtremesSink::ExtremesSink(const ExtremesSpec& spec, const at::Tensor& ocean_mask, const NormStats& stats,
+                           int64_t max_lead, bool baselines, c10::Device device)
+    : mean_(to_device(stats.mean, device)), std_(to_device(stats.std, device)) {
+  model_ = std::make_unique<ExtremesAccumulator>("model", spec, max_lead, ocean_mask, device);
+  if (baselines) {
+    persistence_ = std::make_unique<ExtremesAccumulator>("persistence", spec, max_lead, ocean_mask, device);
+    climatology_ = std::make_unique<ExtremesAccumulator>("climatology", spec, max_lead, ocean_mask, device);
+  }
+}
+
+void ExtremesSink::consume(const RolloutBatch& /*batch*/, int64_t lead, const at::Tensor& truth,
+                           const at::Tensor& pred, const at::Tensor& initial) {
+  if (lead == 0) return;
+  // Rounded to float32 as the fields files hold them, so that a check from those files agrees.
+  const at::Tensor t = denormalise(truth, mean_, std_).to(at::kFloat);
+  model_->add(lead, denormalise(pred, mean_, std_).to(at::kFloat), t);
+  if (persistence_) {
+    persistence_->add(lead, denormalise(initial, mean_, std_).to(at::kFloat), t);
+    climatology_->add(lead, at::zeros_like(t), t);
+  }
+}
+
+std::vector<ExtremesTable> ExtremesSink::results() const {
+  std::vector<ExtremesTable> out{model_->result()};
+  if (persistence_) {
+    out.push_back(persistence_->result());
+    out.push_back(climatology_->result());
+  }
+  return out;
+}
+
+FieldsSink::FieldsSink(FieldsWriter& writer, const NormStats& stats, c10::Device device, DayCache* climatology)
+    : writer_(writer),
+      mean_(to_device(stats.mean, device)),
+      std_(to_device(stats.std, device)),
+      climatology_(climatology),
+      saved_(at::tensor(writer.layout().channels, at::kLong)) {
+  if (writer_.wants_absolute_values() && climatology_ == nullptr) {
+    throw std::logic_error("FieldsSink: a writer of absolute values needs the climatology");
+  }
+}
+
+void FieldsSink::add_climatology(const RolloutBatch& batch, int64_t lead, at::Tensor& frames) {
+  // Announce the days of the next saved lead, so that they are read while the model computes.
+  const auto& leads = writer_.layout().leads;
+  const auto next = std::upper_bound(leads.begin(), leads.end(), lead);
+  if (next != leads.end()) {
+    for (const int64_t ic : batch.ics) climatology_->prefetch(ic + *next);
+  }
+  for (std::size_t b = 0; b < batch.ics.size(); ++b) {
+    const at::Tensor clim = climatology_->get(batch.ics[b] + lead);
+    at::Tensor frame = frames[static_cast<int64_t>(b)];
+    const at::Tensor sum = frame.index_select(0, saved_).to(at::kDouble).add_(clim.to(at::kDouble));
+    frame.index_copy_(0, saved_, sum.to(at::kFloat));
+  }
+}
 
 void FieldsSink::consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                          const at::Tensor& /*initial*/) {
   if (!writer_.saves_lead(lead)) return;
-  const at::Tensor t = denormalise(truth, mean_, std_).to(at::kFloat).cpu().contiguous();
-  const at::Tensor p = lead == 0 ? t : denormalise(pred, mean_, std_).to(at::kFloat).cpu().contiguous();
+  at::Tensor t = denormalise(truth, mean_, std_).to(at::kFloat).cpu().contiguous();
+  at::Tensor p = lead == 0 ? t : denormalise(pred, mean_, std_).to(at::kFloat).cpu().contiguous();
+  if (writer_.wants_absolute_values()) {
+    add_climatology(batch, lead, t);
+    if (lead != 0) add_climatology(batch, lead, p);
+  }
   for (std::size_t b = 0; b < batch.slots.size(); ++b) {
     const auto i = static_cast<int64_t>(b);
     writer_.write(batch.slots[b], lead, t[i].data_ptr<float>(), p[i].data_ptr<float>());
