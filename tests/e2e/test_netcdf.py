@@ -276,3 +276,16 @@ def test_year_needed_when_the_file_is_not_named_after_it(neuralom, golden_stages
     assert result.returncode == 0, result.stderr
     with xr.open_dataset(tmp_path / "b" / "results_simulation.nc") as ds:
         assert str(ds.time.values[0])[:10] == "2024-01-01"
+
+
+def test_plot_results_draws_maps_from_netcdf(nc_run, tmp_path):
+    pytest.importorskip("matplotlib")
+    import os
+    import sys
+    from conftest import SOURCE_DIR
+    result = subprocess.run([os.environ.get("NEURALOM_PYTHON", sys.executable),
+                             str(SOURCE_DIR / "scripts" / "plot_results.py"), str(nc_run), "--variable", "T0",
+                             "--lead", "3", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "map_T0_lead3.png").stat().st_size > 1000
+    assert (tmp_path / "skill_T0.png").stat().st_size > 1000
