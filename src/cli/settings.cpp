@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <optional>
 #include <filesystem>
 #include <sstream>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/core/number_text.h"
 
 namespace neuralom {
 namespace {
@@ -59,16 +59,9 @@ std::string path_of(const SettingsLayer::Entry& e) {
 
 int64_t to_int(const SettingsLayer::Entry& e, const std::string& key, int64_t min_value) {
   const std::string v = trim(e.value);
-  int64_t out = 0;
-  std::size_t used = 0;
-  try {
-    out = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size()) {
-    throw ConfigError(e.origin + ": '" + v + "' is not an integer (" + key + ")");
-  }
+  const std::optional<int64_t> parsed = parse_integer(v);
+  if (!parsed) throw ConfigError(e.origin + ": '" + v + "' is not an integer (" + key + ")");
+  const int64_t out = *parsed;
   if (out < min_value) {
     throw ConfigError(e.origin + ": " + key + " must be at least " + std::to_string(min_value) + ", got " + v);
   }
@@ -85,17 +78,9 @@ bool to_bool(const SettingsLayer::Entry& e) {
 
 double to_double(const std::string& text, const std::string& origin, const std::string& key) {
   const std::string v = trim(text);
-  double out = 0.0;
-  std::size_t used = 0;
-  try {
-    out = std::stod(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size() || !std::isfinite(out)) {
-    throw ConfigError(origin + ": '" + v + "' is not a number (" + key + ")");
-  }
-  return out;
+  const std::optional<double> parsed = parse_real(v);
+  if (!parsed) throw ConfigError(origin + ": '" + v + "' is not a number (" + key + ")");
+  return *parsed;
 }
 
 OutputFormat to_format(const SettingsLayer::Entry& e) {
@@ -156,18 +141,12 @@ std::vector<int64_t> parse_index_spec(const std::string& text, const std::string
     while (std::getline(ss, p, ':')) parts.push_back(trim(p));
     if (item.back() == ':') parts.emplace_back();
     auto number = [&](const std::string& s) -> int64_t {
-      std::size_t used = 0;
-      int64_t v = 0;
-      try {
-        v = std::stoll(s, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (s.empty() || used != s.size() || v < 0) {
+      const std::optional<int64_t> v = parse_integer(s);
+      if (!v || *v < 0) {
         throw ConfigError(what + ": '" + item + "' is not an index, a range start:stop or start:stop:step " +
                           "of non-negative integers");
       }
-      return v;
+      return *v;
     };
     if (parts.size() == 1) {
       out.push_back(number(parts[0]));

@@ -1,27 +1,12 @@
 #include "neuralom/engine/cf_outputs.h"
 
-#include <ctime>
-
 #include "neuralom/core/version.h"
-#include "neuralom/data/calendar.h"
+#include "neuralom/engine/provenance.h"
 #include "neuralom/io/netcdf_file.h"
 #include "neuralom/verify/netcdf_results_writer.h"
 #include "neuralom/verify/results_writer.h"
 
 namespace neuralom {
-namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
-
 std::vector<std::pair<std::string, std::string>> cf_global_attributes(const RunPlan& plan) {
   const RunSettings& s = plan.settings;
   const std::string mode = run_mode_name(s.mode);
@@ -33,7 +18,7 @@ std::vector<std::pair<std::string, std::string>> cf_global_attributes(const RunP
       {"institution", "produced with neuralom"},
       {"source", source},
       {"references", "NeuralOM, AAAI-26, arXiv:2505.21020"},
-      {"history", utc_now() + " neuralom " + mode + " (" + version_line() + ")"},
+      {"history", utc_timestamp() + " neuralom " + mode + " (" + version_line() + ")"},
       {"neuralom_version", version_line()},
       {"netcdf_library_version", netcdf_library_version()},
       {"mode", mode},

@@ -7,6 +7,7 @@
 
 #include "engine/detail/input_checks.h"
 #include "neuralom/core/errors.h"
+#include "neuralom/core/number_text.h"
 #include "neuralom/data/calendar.h"
 #include "neuralom/io/netcdf_file.h"
 #include "neuralom/io/output_file.h"
@@ -44,13 +45,7 @@ void resolve_saved_fields(RunPlan& plan) {
       if (it != s.out_variables.end()) {
         index = it - s.out_variables.begin();
       } else {
-        try {
-          std::size_t used = 0;
-          index = std::stoll(item, &used);
-          if (used != item.size()) index = -1;
-        } catch (const std::exception&) {
-          index = -1;
-        }
+        index = parse_integer(item).value_or(-1);
       }
       if (index < 0 || index >= n_out) {
         throw ConfigError("--save-channels: '" + item + "' is neither a variable name (e.g. T0, S0, SSH) nor a channel "
@@ -83,13 +78,9 @@ void resolve_cf_outputs(RunPlan& plan) {
                       ") was built without NCZarr; use --format netcdf");
   }
   if (!s.year.empty()) {
-    std::size_t used = 0;
-    try {
-      plan.year = std::stoi(s.year, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != s.year.size()) throw ConfigError("--year: '" + s.year + "' is not a year");
+    const std::optional<int64_t> year = parse_integer(s.year);
+    if (!year || *year < 1 || *year > 9999) throw ConfigError("--year: '" + s.year + "' is not a year");
+    plan.year = static_cast<int>(*year);
   } else if (const auto year = year_from_file_name(plan.ocean_file)) {
     plan.year = *year;
   } else {

@@ -32,32 +32,27 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
-MetricsSink::MetricsSink(const at::Tensor& ocean_mask, const NormStats& stats, std::vector<std::string> variables,
-                         int64_t max_lead, bool baselines, c10::Device device)
-    : mean_(to_device(stats.mean, device)), std_(to_device(stats.std, device)) {
-  const int64_t h = ocean_mask.size(1);
-  const at::Tensor lat_w = at::tensor(latitude_weights(h), at::kDouble).view({1, h, 1});
-  const at::Tensor weights = (ocean_mask.to(at::kDouble) * lat_w).to(device);
-  model_ = std::make_unique<MetricsAccumulator>("model", variables, stats.std, max_lead, weights);
+template <typename Accumulator>
+ScoredSystems<Accumulator>::ScoredSystems(bool baselines, const Make& make) : model_(make("model")) {
   if (baselines) {
-    persistence_ = std::make_unique<MetricsAccumulator>("persistence", variables, stats.std, max_lead, weights);
-    climatology_ = std::make_unique<MetricsAccumulator>("climatology", variables, stats.std, max_lead, weights);
+    persistence_ = make("persistence");
+    climatology_ = make("climatology");
   }
 }
 
-void MetricsSink::consume(const RolloutBatch& /*batch*/, int64_t lead, const at::Tensor& truth,
-                          const at::Tensor& pred, const at::Tensor& initial) {
-  if (lead == 0) return;  // the initial state is the truth: nothing to score
-  const at::Tensor t = denormalise(truth, mean_, std_);
-  model_->add(lead, denormalise(pred, mean_, std_), t);
+template <typename Accumulator>
+void ScoredSystems<Accumulator>::add(int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
+                                     const std::function<at::Tensor()>& initial) {
+  model_->add(lead, pred, truth);
   if (persistence_) {
-    persistence_->add(lead, denormalise(initial, mean_, std_), t);
-    climatology_->add(lead, at::zeros_like(t), t);
+    persistence_->add(lead, initial(), truth);
+    climatology_->add(lead, at::zeros_like(truth), truth);
   }
 }
 
-std::vector<MetricsTable> MetricsSink::results() const {
-  std::vector<MetricsTable> out{model_->result()};
+template <typename Accumulator>
+std::vector<typename ScoredSystems<Accumulator>::Table> ScoredSystems<Accumulator>::results() const {
+  std::vector<Table> out{model_->result()};
   if (persistence_) {
     out.push_back(persistence_->result());
     out.push_back(climatology_->result());
@@ -65,35 +60,48 @@ std::vector<MetricsTable> MetricsSink::results() const {
   return out;
 }
 
+template class ScoredSystems<MetricsAccumulator>;
+template class ScoredSystems<ExtremesAccumulator>;
+
+namespace {
+
+at::Tensor weights_of(const at::Tensor& ocean_mask, c10::Device device) {
+  const int64_t h = ocean_mask.size(1);
+  const at::Tensor lat_w = at::tensor(latitude_weights(h), at::kDouble).view({1, h, 1});
+  return (ocean_mask.to(at::kDouble) * lat_w).to(device);
+}
+
+}  // namespace
+
+MetricsSink::MetricsSink(const at::Tensor& ocean_mask, const NormStats& stats, std::vector<std::string> variables,
+                         int64_t max_lead, bool baselines, c10::Device device)
+    : mean_(to_device(stats.mean, device)),
+      std_(to_device(stats.std, device)),
+      systems_(baselines, [&, weights = weights_of(ocean_mask, device)](const std::string& system) {
+        return std::make_unique<MetricsAccumulator>(system, variables, stats.std, max_lead, weights);
+      }) {}
+
+void MetricsSink::consume(const RolloutBatch& /*batch*/, int64_t lead, const at::Tensor& truth,
+                          const at::Tensor& pred, const at::Tensor& initial) {
+  if (lead == 0) return;  // the initial state is the truth: nothing to score
+  systems_.add(lead, denormalise(truth, mean_, std_), denormalise(pred, mean_, std_),
+               [&] { return denormalise(initial, mean_, std_); });
+}
+
 ExtremesSink::ExtremesSink(const ExtremesSpec& spec, const at::Tensor& ocean_mask, const NormStats& stats,
                            int64_t max_lead, bool baselines, c10::Device device)
-    : mean_(to_device(stats.mean, device)), std_(to_device(stats.std, device)) {
-  model_ = std::make_unique<ExtremesAccumulator>("model", spec, max_lead, ocean_mask, device);
-  if (baselines) {
-    persistence_ = std::make_unique<ExtremesAccumulator>("persistence", spec, max_lead, ocean_mask, device);
-    climatology_ = std::make_unique<ExtremesAccumulator>("climatology", spec, max_lead, ocean_mask, device);
-  }
-}
+    : mean_(to_device(stats.mean, device)),
+      std_(to_device(stats.std, device)),
+      systems_(baselines, [&](const std::string& system) {
+        return std::make_unique<ExtremesAccumulator>(system, spec, max_lead, ocean_mask, device);
+      }) {}
 
 void ExtremesSink::consume(const RolloutBatch& /*batch*/, int64_t lead, const at::Tensor& truth,
                            const at::Tensor& pred, const at::Tensor& initial) {
   if (lead == 0) return;
   // Rounded to float32 as the fields files hold them, so that a check from those files agrees.
-  const at::Tensor t = denormalise(truth, mean_, std_).to(at::kFloat);
-  model_->add(lead, denormalise(pred, mean_, std_).to(at::kFloat), t);
-  if (persistence_) {
-    persistence_->add(lead, denormalise(initial, mean_, std_).to(at::kFloat), t);
-    climatology_->add(lead, at::zeros_like(t), t);
-  }
-}
-
-std::vector<ExtremesTable> ExtremesSink::results() const {
-  std::vector<ExtremesTable> out{model_->result()};
-  if (persistence_) {
-    out.push_back(persistence_->result());
-    out.push_back(climatology_->result());
-  }
-  return out;
+  auto physical = [&](const at::Tensor& x) { return denormalise(x, mean_, std_).to(at::kFloat); };
+  systems_.add(lead, physical(truth), physical(pred), [&] { return physical(initial); });
 }
 
 FieldsSink::FieldsSink(FieldsWriter& writer, const NormStats& stats, c10::Device device, DayCache* climatology)

@@ -8,6 +8,7 @@
 
 #include "neuralom/core/errors.h"
 #include "neuralom/data/grid_coordinates.h"
+#include "neuralom/io/netcdf_file.h"
 
 namespace neuralom {
 namespace {
@@ -22,6 +23,22 @@ ChannelMeaning meaning_or_throw(const std::string& name) {
 }
 
 }  // namespace
+
+void define_lead_coordinate(NetcdfFile& f) {
+  f.define_variable("lead", NetcdfType::kInt32, {"lead"});
+  f.put_attribute("lead", "standard_name", "forecast_period");
+  f.put_attribute("lead", "long_name", "lead time");
+  f.put_attribute("lead", "units", "days");
+}
+
+void define_depth_coordinate(NetcdfFile& f) {
+  f.define_variable("depth", NetcdfType::kFloat64, {"depth"});
+  f.put_attribute("depth", "standard_name", "depth");
+  f.put_attribute("depth", "long_name", "depth below the sea surface");
+  f.put_attribute("depth", "units", "m");
+  f.put_attribute("depth", "positive", "down");
+  f.put_attribute("depth", "axis", "Z");
+}
 
 const std::vector<CfVariable>& cf_ocean_variables() {
   static const std::vector<CfVariable> variables{

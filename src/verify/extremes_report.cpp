@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/core/number_text.h"
 #include "neuralom/io/json_file.h"
 #include "neuralom/io/output_file.h"
 
@@ -176,15 +178,9 @@ ThresholdTable read_threshold_file(const std::string& path) {
     auto number_at = [&](int c, const char* name, bool required) {
       const std::string text = cell(c);
       if (text.empty() && !required) return std::numeric_limits<double>::quiet_NaN();
-      std::size_t used = 0;
-      double v = 0.0;
-      try {
-        v = std::stod(text, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || used != text.size()) throw InputError(where + ": " + name + " '" + text + "' is not a number");
-      return v;
+      const std::optional<double> v = parse_real(text);
+      if (!v) throw InputError(where + ": " + name + " '" + text + "' is not a number");
+      return *v;
     };
     const std::string var = cell(c_var);
     if (var.empty()) throw InputError(where + ": empty variable");

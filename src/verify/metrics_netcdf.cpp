@@ -57,17 +57,8 @@ void write_metrics_netcdf(const std::string& path, const std::vector<MetricsTabl
     f.define_variable("system", NetcdfType::kString, {"system"});
     f.put_attribute("system", "long_name", "forecast system (model, persistence: initial state held, climatology: "
                                            "zero anomaly)");
-    f.define_variable("lead", NetcdfType::kInt32, {"lead"});
-    f.put_attribute("lead", "standard_name", "forecast_period");
-    f.put_attribute("lead", "long_name", "lead time");
-    f.put_attribute("lead", "units", "days");
-    if (n_depth > 0) {
-      f.define_variable("depth", NetcdfType::kFloat64, {"depth"});
-      f.put_attribute("depth", "standard_name", "depth");
-      f.put_attribute("depth", "units", "m");
-      f.put_attribute("depth", "positive", "down");
-      f.put_attribute("depth", "axis", "Z");
-    }
+    define_lead_coordinate(f);
+    if (n_depth > 0) define_depth_coordinate(f);
     struct Score {
       const char* prefix;
       const std::vector<std::vector<double>> MetricsTable::*member;

@@ -83,23 +83,13 @@ void NetcdfResultsWriter::define() {
   f.put_attribute("time", "long_name", "initial condition (forecast reference time)");
   f.put_attribute("time", "units", time_units);
   f.put_attribute("time", "calendar", "proleptic_gregorian");
-  f.define_variable("lead", NetcdfType::kInt32, {"lead"});
-  f.put_attribute("lead", "standard_name", "forecast_period");
-  f.put_attribute("lead", "long_name", "lead time");
-  f.put_attribute("lead", "units", "days");
+  define_lead_coordinate(f);
   f.define_variable("valid_time", NetcdfType::kInt32, {"time", "lead"});
   f.put_attribute("valid_time", "standard_name", "time");
   f.put_attribute("valid_time", "long_name", "valid time (initial condition + lead)");
   f.put_attribute("valid_time", "units", time_units);
   f.put_attribute("valid_time", "calendar", "proleptic_gregorian");
-  if (n_depth > 0) {
-    f.define_variable("depth", NetcdfType::kFloat64, {"depth"});
-    f.put_attribute("depth", "standard_name", "depth");
-    f.put_attribute("depth", "long_name", "depth below the sea surface");
-    f.put_attribute("depth", "units", "m");
-    f.put_attribute("depth", "positive", "down");
-    f.put_attribute("depth", "axis", "Z");
-  }
+  if (n_depth > 0) define_depth_coordinate(f);
   f.define_variable("latitude", NetcdfType::kFloat64, {"latitude"});
   f.put_attribute("latitude", "standard_name", "latitude");
   f.put_attribute("latitude", "long_name", "latitude");

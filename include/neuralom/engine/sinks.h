@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -18,6 +20,28 @@
 
 namespace neuralom {
 
+/// The model and, optionally, the persistence (initial state held) and climatology (zero anomaly)
+/// baselines, each scored by an accumulator of one kind (MetricsAccumulator, ExtremesAccumulator:
+/// the instantiations in sinks.cpp).
+template <typename Accumulator>
+class ScoredSystems {
+ public:
+  using Make = std::function<std::unique_ptr<Accumulator>(const std::string& system)>;
+  using Table = decltype(std::declval<const Accumulator&>().result());
+
+  ScoredSystems(bool baselines, const Make& make);
+  /// `truth`, `pred` and the batch's `initial` state (computed only for the baselines) in the
+  /// accumulators' units.
+  void add(int64_t lead, const at::Tensor& truth, const at::Tensor& pred, const std::function<at::Tensor()>& initial);
+  /// Model first, then the baselines if enabled.
+  std::vector<Table> results() const;
+
+ private:
+  std::unique_ptr<Accumulator> model_;
+  std::unique_ptr<Accumulator> persistence_;
+  std::unique_ptr<Accumulator> climatology_;
+};
+
 /// Scores of the model and, optionally, of the persistence (initial state held) and climatology
 /// (zero anomaly) baselines, in physical units.
 class MetricsSink : public RolloutSink {
@@ -28,14 +52,12 @@ class MetricsSink : public RolloutSink {
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
   /// Model first, then the baselines if enabled.
-  std::vector<MetricsTable> results() const;
+  std::vector<MetricsTable> results() const { return systems_.results(); }
 
  private:
   at::Tensor mean_;  // [C] float64, device
   at::Tensor std_;
-  std::unique_ptr<MetricsAccumulator> model_;
-  std::unique_ptr<MetricsAccumulator> persistence_;
-  std::unique_ptr<MetricsAccumulator> climatology_;
+  ScoredSystems<MetricsAccumulator> systems_;
 };
 
 /// Extreme-event contingency counts of the model and, optionally, of the persistence and
@@ -48,14 +70,12 @@ class ExtremesSink : public RolloutSink {
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
   /// Model first, then the baselines if enabled.
-  std::vector<ExtremesTable> results() const;
+  std::vector<ExtremesTable> results() const { return systems_.results(); }
 
  private:
   at::Tensor mean_;
   at::Tensor std_;
-  std::unique_ptr<ExtremesAccumulator> model_;
-  std::unique_ptr<ExtremesAccumulator> persistence_;
-  std::unique_ptr<ExtremesAccumulator> climatology_;
+  ScoredSystems<ExtremesAccumulator> systems_;
 };
 
 /// De-normalises truth and prediction (float64 arithmetic, stored float32, as the reference) and

@@ -1,7 +1,8 @@
 // The model's output channels as CF variables. The reference names its 93 ocean channels S<m>,
 // U<m>, V<m>, T<m> (salinity, eastward and northward velocity, potential temperature at a depth
 // labelled in whole metres) and SSH; in the NetCDF outputs they become the CMIP/GLORYS variables
-// so, uo, vo, thetao on (depth, latitude, longitude) and zos on (latitude, longitude).
+// so, uo, vo, thetao on (depth, latitude, longitude) and zos on (latitude, longitude), with the
+// lead and depth coordinates every NetCDF output shares.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,14 @@ struct CfVariable {
   std::string units;          ///< "degrees_Celsius"
   bool has_depth = true;
 };
+
+class NetcdfFile;
+
+/// The coordinate variables the NetCDF outputs share, each on the dimension of its name (defined
+/// first by the caller): lead(lead) int32 days, standard name forecast_period; depth(depth) float64
+/// metres, positive down, axis Z. Throws OutputError.
+void define_lead_coordinate(NetcdfFile& file);
+void define_depth_coordinate(NetcdfFile& file);
 
 /// so, uo, vo, thetao, zos — in the reference's channel order.
 const std::vector<CfVariable>& cf_ocean_variables();
