@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/detail/input_checks.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/number_text.h"
@@ -72,7 +74,14 @@ void resolve_saved_fields(RunPlan& plan) {
 /// The year, coordinates and depths of the CF outputs, checked before anything runs.
 void resolve_cf_outputs(RunPlan& plan) {
   const RunSettings& s = plan.settings;
-  if (s.format == OutputFormat::kHdf5) return;
+  if (s.format == OutputFormat::kHdf5) {
+    // The reference's layout always holds anomalies and the truth.
+    if (s.anomalies || s.save_truth) {
+      spdlog::warn("--anomalies and --save-truth apply to --format netcdf|zarr; the HDF5 fields file always holds "
+                   "the anomalies of the prediction and the truth");
+    }
+    return;
+  }
   if (s.format == OutputFormat::kZarr && !netcdf_zarr_available()) {
     throw ConfigError("--format zarr: this netCDF-C library (" + netcdf_library_version() +
                       ") was built without NCZarr; use --format netcdf");

@@ -137,7 +137,9 @@ void NetcdfResultsWriter::define() {
   f.put_attribute("", "Conventions", "CF-1.8");
   for (const auto& [key, value] : options_.attributes) f.put_attribute("", key, value);
   f.put_attribute("", "neuralom_values", options_.anomalies ? "anomalies" : "absolute");
-  f.put_attribute("", "time_coverage_start", date_of_day(options_.year, layout_.ics.front()).iso());
+  const auto [first_ic, last_ic] = std::minmax_element(layout_.ics.begin(), layout_.ics.end());
+  f.put_attribute("", "time_coverage_start", date_of_day(options_.year, *first_ic).iso());
+  f.put_attribute("", "time_coverage_end", date_of_day(options_.year, *last_ic + layout_.leads.back()).iso());
   f.end_definitions();
 
   std::vector<int32_t> ics(layout_.ics.begin(), layout_.ics.end());

@@ -289,3 +289,25 @@ def test_plot_results_draws_maps_from_netcdf(nc_run, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "map_T0_lead3.png").stat().st_size > 1000
     assert (tmp_path / "skill_T0.png").stat().st_size > 1000
+
+
+def test_forecast_mode_writes_results_forecasting_nc(neuralom, golden_stages, golden_atmos, work_dir, climatology,
+                                                     ocean):
+    atmos_data = GOLDEN / "ocean_small_forecasting" / "data"
+    out = work_dir / "netcdf_forecast"
+    result = neuralom("forecast", "--data-dir", DATA, "--stages", f"{golden_stages[0]},{golden_stages[1]}",
+                      "--atmos", golden_atmos, "--atmos-dir", atmos_data / "test_atmos",
+                      "--atmos-mean", atmos_data / "mean_atmos.npy", "--atmos-std", atmos_data / "std_atmos.npy",
+                      "--prediction-length", LEADS, "--ics", "0,1", "--output", out, "--threads", 2,
+                      "--device", "cpu", "--format", "netcdf", "--save-channels", "T0,SSH")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(GOLDEN / "ocean_small_forecasting" / "results_forecasting.h5", "r") as f:
+        reference = f["predicted"][...]  # the reference implementation's anomalies
+    expected = absolute(reference, climatology)
+    with xr.open_dataset(out / "results_forecasting.nc") as ds:
+        assert ds.attrs["mode"] == "forecast" and "atmosphere_checkpoint_sha256" in ds.attrs
+        sst = ds.thetao.sel(depth=0.5, method="nearest").values
+        sea = ocean[69]
+        # The engine reproduces the reference's forecast to 1e-4 (tests/e2e/test_forecast.py).
+        np.testing.assert_allclose(sst[:, :, sea], expected[:, :, 69][:, :, sea], rtol=0, atol=2e-4)
+        assert np.isnan(sst[:, :, ~sea]).all()
