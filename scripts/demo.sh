@@ -6,8 +6,10 @@
 # 1. builds build/neuralom if missing (scripts/setup.sh);
 # 2. generates data/demo/ if missing (scripts/make_demo_data.py, ~10 s, ~260 MiB);
 # 3. with --retrain, retrains data/demo_models/ (scripts/train_demo.py, ~3-5 min; else committed);
-# 4. runs `neuralom simulate` and `neuralom forecast` (configs/demo.yaml) into build/demo/;
-# 5. prints model vs persistence vs climatology at lead days 1, 10, 30 and plots (PNG paths).
+# 4. runs `neuralom simulate` and `neuralom forecast` (configs/demo.yaml) into build/demo/, writing
+#    CF-NetCDF fields (results_*.nc, absolute values with the truth), metrics.nc and extremes.csv;
+# 5. prints model vs persistence vs climatology at lead days 1, 10, 30 (RMSE/ACC and extreme-event
+#    CSI/SEDI) and draws maps from the NetCDF file and skill curves (PNG paths).
 # DEMO_QUICK=1: fewer initial conditions and a shorter lead (for tests). Rerunning is safe.
 set -euo pipefail
 
@@ -19,7 +21,7 @@ RETRAIN=0
 for arg in "$@"; do
   case "$arg" in
     --retrain) RETRAIN=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) printf 'error: unknown argument %s (try --help)\n' "$arg" >&2; exit 2 ;;
   esac
 done
@@ -49,7 +51,8 @@ fi
 OUT="${DEMO_OUTPUT:-$ROOT/build/demo}"
 CHANNELS="T0,S0,U0,V0,SSH"
 COMMON=(--config-file "$ROOT/configs/demo.yaml" --overwrite --ics "$ICS" --prediction-length "$LENGTH"
-        --baselines --save-fields --save-channels "$CHANNELS" --threads "${DEMO_THREADS:-1}")
+        --baselines --save-fields --save-channels "$CHANNELS" --threads "${DEMO_THREADS:-1}"
+        --format netcdf --save-truth --extremes)
 
 echo "== neuralom simulate (ICs $ICS, $((LENGTH - 1)) days)"
 "$BIN" simulate "${COMMON[@]}" --output "$OUT/simulate"

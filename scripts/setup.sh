@@ -24,10 +24,11 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 2; }
 # Debian packages: C++ libraries, the BLAS LibTorch should use, and the exporter's Python stack.
 DEB_PACKAGES=(
   libtorch-dev libhdf5-dev libcxxopts-dev libspdlog-dev libgtest-dev libyaml-cpp-dev
-  nlohmann-json3-dev libssl-dev
+  nlohmann-json3-dev libssl-dev libnetcdf-dev
   libopenblas0-pthread
   python3-torch python3-numpy python3-scipy python3-sklearn python3-h5py python3-pytest
   python3-matplotlib
+  python3-xarray python3-netcdf4 python3-zarr netcdf-bin
   ninja-build
 )
 

@@ -21,7 +21,8 @@ const std::set<std::string>& known_keys() {
       "stages", "atmos_model", "prediction_length", "ics", "in_channels", "ocean_channels", "atmos_channels",
       "out_channels", "out_variables", "atmos_time_offset", "atmos_steps_per_day", "atmos_substeps",
       "atmos_forcing_channels", "output_dir", "save_fields", "save_channels", "save_leads", "compression",
-      "baselines", "overwrite", "hash_data", "batch", "device", "threads", "static_cache", "edge_chunk", "prefetch",
+      "baselines", "format", "anomalies", "save_truth", "latitude_start", "latitude_step", "longitude_start",
+      "longitude_step", "depths", "extremes", "extreme_variables", "extreme_quantiles", "extreme_thresholds", "overwrite", "hash_data", "batch", "device", "threads", "static_cache", "edge_chunk", "prefetch",
       "on_nonfinite", "log_level"};
   return keys;
 }

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <filesystem>
 #include <sstream>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/core/number_text.h"
 
 namespace neuralom {
 namespace {
@@ -57,16 +59,9 @@ std::string path_of(const SettingsLayer::Entry& e) {
 
 int64_t to_int(const SettingsLayer::Entry& e, const std::string& key, int64_t min_value) {
   const std::string v = trim(e.value);
-  int64_t out = 0;
-  std::size_t used = 0;
-  try {
-    out = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size()) {
-    throw ConfigError(e.origin + ": '" + v + "' is not an integer (" + key + ")");
-  }
+  const std::optional<int64_t> parsed = parse_integer(v);
+  if (!parsed) throw ConfigError(e.origin + ": '" + v + "' is not an integer (" + key + ")");
+  const int64_t out = *parsed;
   if (out < min_value) {
     throw ConfigError(e.origin + ": " + key + " must be at least " + std::to_string(min_value) + ", got " + v);
   }
@@ -79,6 +74,42 @@ bool to_bool(const SettingsLayer::Entry& e) {
   if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
   if (v == "false" || v == "no" || v == "off" || v == "0") return false;
   throw ConfigError(e.origin + ": '" + e.value + "' is not a boolean (true/false)");
+}
+
+double to_double(const std::string& text, const std::string& origin, const std::string& key) {
+  const std::string v = trim(text);
+  const std::optional<double> parsed = parse_real(v);
+  if (!parsed) throw ConfigError(origin + ": '" + v + "' is not a number (" + key + ")");
+  return *parsed;
+}
+
+OutputFormat to_format(const SettingsLayer::Entry& e) {
+  const std::string v = trim(e.value);
+  if (v == "hdf5") return OutputFormat::kHdf5;
+  if (v == "netcdf") return OutputFormat::kNetcdf;
+  if (v == "zarr") return OutputFormat::kZarr;
+  throw ConfigError(e.origin + ": format must be hdf5, netcdf or zarr, got '" + v + "'");
+}
+
+/// "U0", "U0:both", "T0:upper".
+std::vector<ExtremeVariable> to_extreme_variables(const SettingsLayer::Entry& e) {
+  std::vector<ExtremeVariable> out;
+  for (const auto& item : split_list(e.value)) {
+    const auto colon = item.find(':');
+    ExtremeVariable v;
+    v.name = trim(item.substr(0, colon));
+    const std::string tails = colon == std::string::npos ? "both" : trim(item.substr(colon + 1));
+    if (tails == "upper") {
+      v.tails = ExtremeTails::kUpper;
+    } else if (tails != "both") {
+      throw ConfigError(e.origin + ": '" + item + "': the tails of an extreme variable are 'both' or 'upper' "
+                        "(e.g. U0:both,T0:upper)");
+    }
+    if (v.name.empty()) throw ConfigError(e.origin + ": empty variable name in '" + e.value + "'");
+    out.push_back(v);
+  }
+  if (out.empty()) throw ConfigError(e.origin + ": no extreme variables");
+  return out;
 }
 
 }  // namespace
@@ -110,18 +141,12 @@ std::vector<int64_t> parse_index_spec(const std::string& text, const std::string
     while (std::getline(ss, p, ':')) parts.push_back(trim(p));
     if (item.back() == ':') parts.emplace_back();
     auto number = [&](const std::string& s) -> int64_t {
-      std::size_t used = 0;
-      int64_t v = 0;
-      try {
-        v = std::stoll(s, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (s.empty() || used != s.size() || v < 0) {
+      const std::optional<int64_t> v = parse_integer(s);
+      if (!v || *v < 0) {
         throw ConfigError(what + ": '" + item + "' is not an index, a range start:stop or start:stop:step " +
                           "of non-negative integers");
       }
-      return v;
+      return *v;
     };
     if (parts.size() == 1) {
       out.push_back(number(parts[0]));
@@ -228,6 +253,44 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.compression = static_cast<int>(integer("compression", 0, 0));
   if (s.compression > 9) throw ConfigError(src.find("compression")->origin + ": compression must be 0..9");
   s.baselines = boolean("baselines", false);
+  if (const auto* e = src.find("format")) s.format = to_format(*e);
+  // Naming a CF format is asking for the fields in it.
+  if (s.format != OutputFormat::kHdf5) s.save_fields = true;
+  s.anomalies = boolean("anomalies", false);
+  s.save_truth = boolean("save_truth", false);
+  auto real = [&](const std::string& key) -> std::optional<double> {
+    const auto* e = src.find(key);
+    if (e == nullptr) return std::nullopt;
+    return to_double(e->value, e->origin, key);
+  };
+  s.latitude = AxisSpec{real("latitude_start"), real("latitude_step")};
+  s.longitude = AxisSpec{real("longitude_start"), real("longitude_step")};
+  if (const auto* e = src.find("depths")) {
+    for (const auto& item : split_list(e->value)) s.depths.push_back(to_double(item, e->origin, "depths"));
+  }
+
+  // Extreme-event scores: on with `extremes` or any of their settings.
+  s.extremes = boolean("extremes", false) || src.find("extreme_variables") != nullptr ||
+               src.find("extreme_quantiles") != nullptr || src.find("extreme_thresholds") != nullptr;
+  if (const auto* e = src.find("extreme_variables")) {
+    s.extreme_variables = to_extreme_variables(*e);
+  } else {
+    s.extreme_variables = {{"U0", ExtremeTails::kBoth}, {"V0", ExtremeTails::kBoth}, {"T0", ExtremeTails::kUpper}};
+  }
+  if (const auto* e = src.find("extreme_quantiles")) {
+    for (const auto& item : split_list(e->value)) {
+      const double q = to_double(item, e->origin, "extreme_quantiles");
+      if (!(q > 0.5 && q < 1.0)) {
+        throw ConfigError(e->origin + ": extreme quantile " + item + " must lie strictly between 0.5 and 1 "
+                          "(the lower tail uses 1 - q)");
+      }
+      s.extreme_quantiles.push_back(q);
+    }
+    if (s.extreme_quantiles.empty()) throw ConfigError(e->origin + ": no extreme quantiles");
+  } else {
+    s.extreme_quantiles = {0.90, 0.95, 0.99};
+  }
+  s.extreme_thresholds = path("extreme_thresholds", "");
   s.overwrite = boolean("overwrite", false);
   s.hash_data = boolean("hash_data", true);
 

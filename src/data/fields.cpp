@@ -106,4 +106,15 @@ at::Tensor Climatology::read(int64_t t, int64_t c0, int64_t nc, int64_t rows, in
   return out;
 }
 
+at::Tensor Climatology::read_channels(int64_t t, const std::vector<int64_t>& channels, int64_t rows, int64_t cols) const {
+  std::vector<at::Tensor> parts;
+  for (std::size_t i = 0; i < channels.size();) {
+    std::size_t j = i + 1;
+    while (j < channels.size() && channels[j] == channels[j - 1] + 1) ++j;
+    parts.push_back(read(t, channels[i], static_cast<int64_t>(j - i), rows, cols));
+    i = j;
+  }
+  return parts.size() == 1 ? parts.front() : at::cat(parts, 0);
+}
+
 }  // namespace neuralom

@@ -16,15 +16,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Json settings_json(const RunPlan& plan) {
   const RunSettings& s = plan.settings;
   Json j = Json::object();
@@ -121,6 +112,15 @@ std::vector<std::string> files_to_hash(const RunPlan& plan) {
 
 }  // namespace
 
+std::string utc_timestamp() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 RunProvenance::RunProvenance(const RunPlan& plan) : plan_(plan) {
   for (const auto& path : files_to_hash(plan)) {
     if (hashes_.count(path) == 0U) {
@@ -148,7 +148,7 @@ void RunProvenance::write(const std::string& path, const RunReport& report) {
   run["neuralom_version"] = v.version;
   run["git_revision"] = v.git_revision;
   run["libtorch_version"] = v.torch_version;
-  run["finished_utc"] = utc_now();
+  run["finished_utc"] = utc_timestamp();
   run["settings"] = settings_json(plan_);
   Json models = Json::array();
   for (const auto& m : plan_.stages) models.push_back(model_json(m));

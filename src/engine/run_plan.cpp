@@ -5,10 +5,17 @@
 #include <set>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/detail/input_checks.h"
 #include "neuralom/core/errors.h"
+#include "neuralom/core/number_text.h"
+#include "neuralom/data/calendar.h"
+#include "neuralom/io/netcdf_file.h"
 #include "neuralom/io/output_file.h"
 #include "neuralom/model/runtime.h"
+#include "neuralom/verify/cf_variables.h"
+#include "neuralom/verify/extremes_report.h"
 
 namespace neuralom {
 namespace fs = std::filesystem;
@@ -40,13 +47,7 @@ void resolve_saved_fields(RunPlan& plan) {
       if (it != s.out_variables.end()) {
         index = it - s.out_variables.begin();
       } else {
-        try {
-          std::size_t used = 0;
-          index = std::stoll(item, &used);
-          if (used != item.size()) index = -1;
-        } catch (const std::exception&) {
-          index = -1;
-        }
+        index = parse_integer(item).value_or(-1);
       }
       if (index < 0 || index >= n_out) {
         throw ConfigError("--save-channels: '" + item + "' is neither a variable name (e.g. T0, S0, SSH) nor a channel "
@@ -70,18 +71,71 @@ void resolve_saved_fields(RunPlan& plan) {
   }
 }
 
+/// The year, coordinates and depths of the CF outputs, checked before anything runs.
+void resolve_cf_outputs(RunPlan& plan) {
+  const RunSettings& s = plan.settings;
+  if (s.format == OutputFormat::kHdf5) {
+    // The reference's layout always holds anomalies and the truth.
+    if (s.anomalies || s.save_truth) {
+      spdlog::warn("--anomalies and --save-truth apply to --format netcdf|zarr; the HDF5 fields file always holds "
+                   "the anomalies of the prediction and the truth");
+    }
+    return;
+  }
+  if (s.format == OutputFormat::kZarr && !netcdf_zarr_available()) {
+    throw ConfigError("--format zarr: this netCDF-C library (" + netcdf_library_version() +
+                      ") was built without NCZarr; use --format netcdf");
+  }
+  if (!s.year.empty()) {
+    const std::optional<int64_t> year = parse_integer(s.year);
+    if (!year || *year < 1 || *year > 9999) throw ConfigError("--year: '" + s.year + "' is not a year");
+    plan.year = static_cast<int>(*year);
+  } else if (const auto year = year_from_file_name(plan.ocean_file)) {
+    plan.year = *year;
+  } else {
+    throw ConfigError("--format " + std::string(output_format_name(s.format)) + " needs the dates of the data: " +
+                      plan.ocean_file + " is not named after its year (YYYY.h5); pass --year YYYY (day 0 = 1 January)");
+  }
+  plan.latitudes = grid_latitudes(plan.height, s.latitude);
+  plan.longitudes = grid_longitudes(plan.width, s.longitude);
+  plan.channel_depths = channel_depths(s.out_variables, s.depths);
+}
+
+/// The scored variables' channels and, from a threshold file, their thresholds.
+void resolve_extremes(RunPlan& plan) {
+  const RunSettings& s = plan.settings;
+  if (!s.extremes) return;
+  ExtremesSpec& spec = plan.extremes;
+  spec.variables = s.extreme_variables;
+  spec.quantiles = s.extreme_quantiles;
+  for (const auto& v : spec.variables) {
+    const auto it = std::find(s.out_variables.begin(), s.out_variables.end(), v.name);
+    if (it == s.out_variables.end()) {
+      throw ConfigError("--extreme-variables: '" + v.name + "' is not an output variable (e.g. U0, V0, T0, SSH)");
+    }
+    spec.channels.push_back(it - s.out_variables.begin());
+  }
+  if (!s.extreme_thresholds.empty()) {
+    spec.thresholds = select_thresholds(read_threshold_file(s.extreme_thresholds), spec, s.extreme_thresholds);
+    spec.threshold_source = "threshold file " + s.extreme_thresholds;
+  }
+}
+
 void validate_output(RunPlan& plan) {
   const RunSettings& s = plan.settings;
-  plan.results_file = s.output_dir.empty() ? std::string()
-                      : (fs::path(s.output_dir) / (s.mode == RunMode::kSimulate ? "results_simulation.h5"
-                                                                                 : "results_forecasting.h5")).string();
+  const char* extension = s.format == OutputFormat::kHdf5 ? ".h5" : s.format == OutputFormat::kNetcdf ? ".nc" : ".zarr";
+  const std::string stem = s.mode == RunMode::kSimulate ? "results_simulation" : "results_forecasting";
+  plan.results_file = s.output_dir.empty() ? std::string() : (fs::path(s.output_dir) / (stem + extension)).string();
+  if (!s.output_dir.empty() && s.format != OutputFormat::kHdf5) {
+    plan.metrics_netcdf_file = (fs::path(s.output_dir) / "metrics.nc").string();
+  }
   if (s.dry_run) return;
   if (s.output_dir.empty()) throw ConfigError("no output directory: pass --output DIR");
   ensure_output_directory(s.output_dir);
   if (s.overwrite) return;
   std::vector<std::string> existing;
   std::error_code ec;
-  for (const char* name : {"metrics.csv", "metrics.json", "run.json"}) {
+  for (const char* name : {"metrics.csv", "metrics.json", "run.json", "metrics.nc", "extremes.csv", "extremes.json"}) {
     if (fs::exists(fs::path(s.output_dir) / name, ec)) existing.push_back(name);
   }
   if (s.save_fields && fs::exists(plan.results_file, ec)) existing.push_back(fs::path(plan.results_file).filename().string());
@@ -122,6 +176,8 @@ RunPlan plan_run(const RunSettings& settings) {
     plan.settings.batch = static_cast<int64_t>(settings.ics.size());
   }
   resolve_saved_fields(plan);
+  resolve_cf_outputs(plan);
+  resolve_extremes(plan);
   validate_output(plan);
   plan.device = select_device(settings.device);
   plan.edge_chunk = resolve_edge_chunk(plan);
@@ -156,6 +212,22 @@ std::string RunPlan::describe() const {
   if (s.save_fields) {
     o << "fields:          " << results_file << ", " << save_channels.size() << " channels, " << save_leads.size()
       << " leads" << (s.compression > 0 ? ", gzip " + std::to_string(s.compression) : std::string()) << "\n";
+  }
+  if (s.format != OutputFormat::kHdf5) {
+    o << "CF outputs:      " << (s.anomalies ? "anomalies" : "absolute values") << (s.save_truth ? " and truth" : "")
+      << ", initial conditions " << date_of_day(year, s.ics.front()).iso() << " .. "
+      << date_of_day(year, *std::max_element(s.ics.begin(), s.ics.end())).iso() << ", latitude " << latitudes.front()
+      << ".." << latitudes.back() << ", longitude " << longitudes.front() << ".." << longitudes.back() << "\n";
+  }
+  if (s.extremes) {
+    o << "extremes:        ";
+    for (std::size_t v = 0; v < extremes.variables.size(); ++v) {
+      o << (v ? ", " : "") << extremes.variables[v].name << " (" << extreme_tails_name(extremes.variables[v].tails) << ")";
+    }
+    o << " at quantiles";
+    for (const double q : extremes.quantiles) o << " " << q;
+    o << "; thresholds from "
+      << (extremes.threshold_source.empty() ? std::string("the verification truth") : extremes.threshold_source) << "\n";
   }
   return o.str();
 }

@@ -14,14 +14,17 @@
 #include "neuralom/data/fields.h"
 #include "neuralom/data/land_mask.h"
 #include "neuralom/data/stats.h"
+#include "neuralom/engine/cf_outputs.h"
+#include "neuralom/engine/extreme_thresholds.h"
 #include "neuralom/engine/provenance.h"
 #include "neuralom/engine/sinks.h"
 #include "neuralom/forcing/atmosphere_forcing.h"
 #include "neuralom/forcing/file_forcing.h"
 #include "neuralom/model/runtime.h"
 #include "neuralom/model/stage_pipeline.h"
+#include "neuralom/verify/extremes_report.h"
+#include "neuralom/verify/metrics_netcdf.h"
 #include "neuralom/verify/metrics_report.h"
-#include "neuralom/verify/results_writer.h"
 
 namespace neuralom {
 namespace fs = std::filesystem;
@@ -92,24 +95,20 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
 
   // Sinks.
   MetricsSink metrics(mask, out_stats, s.out_variables, plan.last_lead(), s.baselines, plan.device);
-  std::unique_ptr<ResultsWriter> writer;
+  FieldsOutput fields_output;
   std::unique_ptr<FieldsSink> fields;
   if (s.save_fields) {
-    ResultsLayout layout;
-    layout.ics = s.ics;
-    layout.leads = plan.save_leads;
-    layout.channels = plan.save_channels;
-    layout.channel_names = s.out_variables;
-    layout.ocean_channels = static_cast<int64_t>(s.out_channels.size());
-    layout.height = plan.height;
-    layout.width = plan.width;
-    layout.gzip_level = s.compression;
-    writer = std::make_unique<ResultsWriter>(
-        plan.results_file, layout,
-        std::vector<std::pair<std::string, std::string>>{{"mode", run_mode_name(s.mode)},
-                                                          {"ocean_file", plan.ocean_file},
-                                                          {"neuralom_version", version_line()}});
-    fields = std::make_unique<FieldsSink>(*writer, out_stats, plan.device);
+    fields_output = open_fields_output(plan, mask, climatology);
+    fields = std::make_unique<FieldsSink>(*fields_output.writer, out_stats, plan.device, fields_output.climatology.get());
+  }
+  std::unique_ptr<ExtremesSink> extremes;
+  if (s.extremes) {
+    ExtremesSpec scored = plan.extremes;
+    if (scored.thresholds.empty()) {
+      scored.thresholds =
+          thresholds_from_truth(plan, ocean, climatology, file_stats, out_stats, mask, scored.threshold_source);
+    }
+    extremes = std::make_unique<ExtremesSink>(scored, mask, out_stats, plan.last_lead(), s.baselines, plan.device);
   }
   ProgressSink progress(static_cast<int64_t>(s.ics.size()), s.prediction_length);
 
@@ -123,6 +122,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   Rollout rollout(pipeline, *forcing, cache, ocean_positions, s.out_variables, options);
   rollout.add_sink(&metrics);
   if (fields) rollout.add_sink(fields.get());
+  if (extremes) rollout.add_sink(extremes.get());
   rollout.add_sink(&progress);
 
   RunReport report;
@@ -135,14 +135,25 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
 
   // Outputs: each appears complete or not at all.
   const fs::path out(s.output_dir);
-  if (writer) {
-    writer->commit();
+  if (fields_output.writer) {
+    fields_output.writer->commit();
     report.files.push_back(plan.results_file);
   }
   write_metrics_csv((out / "metrics.csv").string(), report.metrics);
   report.files.push_back((out / "metrics.csv").string());
   write_metrics_json((out / "metrics.json").string(), report.metrics);
   report.files.push_back((out / "metrics.json").string());
+  if (!plan.metrics_netcdf_file.empty()) {
+    write_metrics_netcdf(plan.metrics_netcdf_file, report.metrics, plan.channel_depths, cf_global_attributes(plan));
+    report.files.push_back(plan.metrics_netcdf_file);
+  }
+  if (extremes) {
+    report.extremes = extremes->results();
+    write_extremes_csv((out / "extremes.csv").string(), report.extremes);
+    report.files.push_back((out / "extremes.csv").string());
+    write_extremes_json((out / "extremes.json").string(), report.extremes);
+    report.files.push_back((out / "extremes.json").string());
+  }
 
   provenance.write((out / "run.json").string(), report);
   report.files.push_back((out / "run.json").string());

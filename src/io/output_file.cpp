@@ -53,8 +53,9 @@ PendingFile::PendingFile(std::string final_path)
     throw OutputError("cannot write " + final_path_ + ": directory " + dir.string() + " is not writable (" +
                       std::strerror(errno) + ")");
   }
-  // A ".partial" file is never valid output: it is what an earlier interrupted run left behind.
-  fs::remove(temp_path_, ec);
+  // A ".partial" file (or Zarr directory) is never valid output: it is what an earlier interrupted
+  // run left behind.
+  fs::remove_all(temp_path_, ec);
   if (ec) {
     throw OutputError("cannot remove stale temporary file " + temp_path_ + ": " + ec.message());
   }
@@ -63,7 +64,7 @@ PendingFile::PendingFile(std::string final_path)
 PendingFile::~PendingFile() {
   if (!committed_ && !temp_path_.empty()) {
     std::error_code ec;  // a destructor must not throw; a leftover is removed by the next run
-    fs::remove(temp_path_, ec);
+    fs::remove_all(temp_path_, ec);
   }
 }
 
@@ -80,7 +81,7 @@ PendingFile& PendingFile::operator=(PendingFile&& other) noexcept {
   if (this != &other) {
     if (!committed_ && !temp_path_.empty()) {
       std::error_code ec;
-      fs::remove(temp_path_, ec);
+      fs::remove_all(temp_path_, ec);
     }
     final_path_ = std::move(other.final_path_);
     temp_path_ = std::move(other.temp_path_);
@@ -97,11 +98,21 @@ void PendingFile::commit() {
   if (!fs::exists(temp_path_, ec)) {
     throw OutputError("cannot commit " + final_path_ + ": temporary file " + temp_path_ + " does not exist");
   }
+  // A directory (a Zarr store) cannot replace a non-empty directory in one rename: the old one is
+  // moved aside first and deleted after, so that the final name never holds a partial store.
+  const std::string aside = final_path_ + ".replaced";
+  const bool replace_directory = fs::is_directory(final_path_, ec);
+  if (replace_directory) {
+    fs::remove_all(aside, ec);
+    fs::rename(final_path_, aside, ec);
+    if (ec) throw OutputError("cannot move " + final_path_ + " aside to replace it: " + ec.message());
+  }
   // rename(2) within one directory is atomic: readers see the old file or the complete new one.
   fs::rename(temp_path_, final_path_, ec);
   if (ec) {
     throw OutputError("cannot rename " + temp_path_ + " to " + final_path_ + ": " + ec.message());
   }
+  if (replace_directory) fs::remove_all(aside, ec);
   committed_ = true;
 }
 

@@ -64,6 +64,10 @@ class Climatology {
   /// columns `[0, cols)` as `[nc, rows, cols]` in the file's dtype. Thread-safe.
   at::Tensor read(int64_t t, int64_t c0, int64_t nc, int64_t rows, int64_t cols) const;
 
+  /// Reads day `t` of the given channels (any order) as `[channels.size(), rows, cols]`, reading
+  /// each run of consecutive channels at once. Thread-safe.
+  at::Tensor read_channels(int64_t t, const std::vector<int64_t>& channels, int64_t rows, int64_t cols) const;
+
  private:
   NpyReader reader_;
   FieldsShape shape_;

@@ -12,6 +12,9 @@
 
 namespace neuralom {
 
+/// The current UTC time as run.json and the NetCDF history record it: "2026-11-30T18:03:17Z".
+std::string utc_timestamp();
+
 class RunProvenance {
  public:
   /// Starts hashing the plan's model files, and its data files unless `hash_data` is off, on

@@ -15,6 +15,7 @@
 #include "neuralom/data/fields.h"
 #include "neuralom/engine/run_settings.h"
 #include "neuralom/model/model_metadata.h"
+#include "neuralom/verify/extremes.h"
 
 namespace neuralom {
 
@@ -47,7 +48,18 @@ struct RunPlan {
   int64_t edge_chunk = 0;
 
   // Outputs.
-  std::string results_file;         ///< <output>/results_simulation.h5 or results_forecasting.h5
+  std::string results_file;         ///< <output>/results_<simulation|forecasting>.<h5|nc|zarr>
+  std::string metrics_netcdf_file;  ///< <output>/metrics.nc with --format netcdf|zarr, else empty
+
+  // CF outputs (--format netcdf|zarr).
+  int year = 0;                       ///< the year whose 1 January is day 0 (--year, or the data file's name)
+  std::vector<double> latitudes;      ///< [H] degrees north
+  std::vector<double> longitudes;     ///< [W] degrees east
+  std::vector<double> channel_depths; ///< [output channels] metres, NaN for 2-D channels
+
+  // Extreme-event scores (--extremes): thresholds are filled here from a threshold file, or by
+  // the runner from the truth (engine/extreme_thresholds.h).
+  ExtremesSpec extremes;
 
   /// The last lead day (prediction_length − 1).
   int64_t last_lead() const { return settings.prediction_length - 1; }

@@ -6,12 +6,24 @@
 #include <string>
 #include <vector>
 
+#include "neuralom/data/grid_coordinates.h"
+#include "neuralom/verify/extremes.h"
+
 namespace neuralom {
 
 enum class RunMode { kSimulate, kForecast };
 
 /// "simulate" / "forecast".
 inline const char* run_mode_name(RunMode mode) { return mode == RunMode::kSimulate ? "simulate" : "forecast"; }
+
+/// The container of the fields file: the reference's HDF5 layout (anomalies), or CF-NetCDF as a
+/// NetCDF-4 file or a Zarr store (absolute values, real coordinates, dates).
+enum class OutputFormat { kHdf5, kNetcdf, kZarr };
+
+/// "hdf5" / "netcdf" / "zarr".
+inline const char* output_format_name(OutputFormat format) {
+  return format == OutputFormat::kHdf5 ? "hdf5" : format == OutputFormat::kNetcdf ? "netcdf" : "zarr";
+}
 
 /// The settings of one run. Paths are as given or made absolute by the resolver; their existence
 /// is checked later, by plan_run().
@@ -54,6 +66,18 @@ struct RunSettings {
   std::vector<int64_t> save_leads;         ///< empty = all
   int compression = 0;                     ///< gzip level of the fields file, 0 = none
   bool baselines = false;                  ///< also score persistence and climatology
+  OutputFormat format = OutputFormat::kHdf5;  ///< of the fields file; netcdf/zarr also write metrics.nc
+  bool anomalies = false;                  ///< NetCDF/Zarr: write anomalies instead of absolute values
+  bool save_truth = false;                 ///< NetCDF/Zarr: also write truth_<variable>
+  AxisSpec latitude;                       ///< NetCDF/Zarr: latitude of row 0 and step (default −90, 180/H)
+  AxisSpec longitude;                      ///< NetCDF/Zarr: longitude of column 0 and step
+  std::vector<double> depths;              ///< NetCDF/Zarr: metres per depth level; empty = GLORYS12 levels
+
+  // Extreme-event scores.
+  bool extremes = false;                   ///< write extremes.csv / extremes.json
+  std::vector<ExtremeVariable> extreme_variables;  ///< default U0, V0 both tails; T0 upper tail
+  std::vector<double> extreme_quantiles;   ///< default 0.90, 0.95, 0.99
+  std::string extreme_thresholds;          ///< threshold file; empty = quantiles of the verification truth
   bool overwrite = false;                  ///< replace outputs of an earlier run
   bool hash_data = true;                   ///< record SHA-256 of data files in run.json
 

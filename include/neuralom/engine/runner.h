@@ -9,12 +9,14 @@
 
 #include "neuralom/engine/rollout.h"
 #include "neuralom/engine/run_plan.h"
+#include "neuralom/verify/extremes.h"
 #include "neuralom/verify/metrics.h"
 
 namespace neuralom {
 
 struct RunReport {
   std::vector<MetricsTable> metrics;  ///< the model first, then the baselines if requested
+  std::vector<ExtremesTable> extremes;  ///< with --extremes: the model first, then the baselines
   RolloutStats stats;
   double setup_seconds = 0.0;         ///< loading models, mask, statistics
   double peak_host_gib = 0.0;         ///< peak resident memory of the process

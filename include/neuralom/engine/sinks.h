@@ -3,18 +3,44 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
+#include "neuralom/data/day_cache.h"
 #include "neuralom/data/stats.h"
 #include "neuralom/engine/rollout.h"
+#include "neuralom/verify/extremes.h"
+#include "neuralom/verify/fields_writer.h"
 #include "neuralom/verify/metrics.h"
-#include "neuralom/verify/results_writer.h"
 
 namespace neuralom {
+
+/// The model and, optionally, the persistence (initial state held) and climatology (zero anomaly)
+/// baselines, each scored by an accumulator of one kind (MetricsAccumulator, ExtremesAccumulator:
+/// the instantiations in sinks.cpp).
+template <typename Accumulator>
+class ScoredSystems {
+ public:
+  using Make = std::function<std::unique_ptr<Accumulator>(const std::string& system)>;
+  using Table = decltype(std::declval<const Accumulator&>().result());
+
+  ScoredSystems(bool baselines, const Make& make);
+  /// `truth`, `pred` and the batch's `initial` state (computed only for the baselines) in the
+  /// accumulators' units.
+  void add(int64_t lead, const at::Tensor& truth, const at::Tensor& pred, const std::function<at::Tensor()>& initial);
+  /// Model first, then the baselines if enabled.
+  std::vector<Table> results() const;
+
+ private:
+  std::unique_ptr<Accumulator> model_;
+  std::unique_ptr<Accumulator> persistence_;
+  std::unique_ptr<Accumulator> climatology_;
+};
 
 /// Scores of the model and, optionally, of the persistence (initial state held) and climatology
 /// (zero anomaly) baselines, in physical units.
@@ -26,28 +52,54 @@ class MetricsSink : public RolloutSink {
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
   /// Model first, then the baselines if enabled.
-  std::vector<MetricsTable> results() const;
+  std::vector<MetricsTable> results() const { return systems_.results(); }
 
  private:
   at::Tensor mean_;  // [C] float64, device
   at::Tensor std_;
-  std::unique_ptr<MetricsAccumulator> model_;
-  std::unique_ptr<MetricsAccumulator> persistence_;
-  std::unique_ptr<MetricsAccumulator> climatology_;
+  ScoredSystems<MetricsAccumulator> systems_;
+};
+
+/// Extreme-event contingency counts of the model and, optionally, of the persistence and
+/// climatology baselines (verify/extremes.h), from the de-normalised anomalies rounded to float32.
+class ExtremesSink : public RolloutSink {
+ public:
+  /// `spec` with its thresholds; `ocean_mask`: bool `[C, H, W]`; `stats`: of the C output channels.
+  ExtremesSink(const ExtremesSpec& spec, const at::Tensor& ocean_mask, const NormStats& stats, int64_t max_lead,
+               bool baselines, c10::Device device);
+  void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
+               const at::Tensor& initial) override;
+  /// Model first, then the baselines if enabled.
+  std::vector<ExtremesTable> results() const { return systems_.results(); }
+
+ private:
+  at::Tensor mean_;
+  at::Tensor std_;
+  ScoredSystems<ExtremesAccumulator> systems_;
 };
 
 /// De-normalises truth and prediction (float64 arithmetic, stored float32, as the reference) and
-/// hands them to a ResultsWriter.
+/// hands them to a FieldsWriter. For a writer that wants absolute values, the climatology of each
+/// frame's valid day (IC + lead) is added to the saved channels: float32(anomaly + climatology),
+/// summed in float64.
 class FieldsSink : public RolloutSink {
  public:
-  FieldsSink(ResultsWriter& writer, const NormStats& stats, c10::Device device);
+  /// `climatology`: days of the climatology of the writer's saved channels, `[saved, H, W]`
+  /// (data/fields.h Climatology::read_channels); required when writer.wants_absolute_values().
+  FieldsSink(FieldsWriter& writer, const NormStats& stats, c10::Device device, DayCache* climatology = nullptr);
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
 
  private:
-  ResultsWriter& writer_;
+  /// Adds the climatology of `batch`'s valid days at `lead` to the saved channels of `frames`
+  /// (float32 `[B, C, H, W]`, CPU), in place.
+  void add_climatology(const RolloutBatch& batch, int64_t lead, at::Tensor& frames);
+
+  FieldsWriter& writer_;
   at::Tensor mean_;
   at::Tensor std_;
+  DayCache* climatology_;
+  at::Tensor saved_;  // [saved] long, CPU
 };
 
 /// Progress lines on stderr: ICs done, lead day, simulated days per second, ETA. At most one line

@@ -11,7 +11,7 @@ namespace neuralom {
 /// Throws OutputError ("cannot write to <dir>: <reason>").
 void ensure_output_directory(const std::string& dir);
 
-/// A file being written under a temporary name.
+/// A file (or a directory, e.g. a Zarr store) being written under a temporary name.
 class PendingFile {
  public:
   /// Reserves "<final_path>.partial"; removes a stale one left by an earlier crash.
@@ -26,7 +26,8 @@ class PendingFile {
   const std::string& temp_path() const { return temp_path_; }
   const std::string& final_path() const { return final_path_; }
 
-  /// Renames the temporary file to the final path (atomically replacing it). Throws OutputError.
+  /// Renames the temporary file to the final path (atomically replacing a file; a directory is
+  /// moved aside, replaced, then deleted). Throws OutputError.
   void commit();
 
  private:

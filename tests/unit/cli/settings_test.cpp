@@ -166,5 +166,52 @@ TEST(RunCommand, RejectsBadValues) {
   EXPECT_THROW(parse(RunMode::kSimulate, {"--finetune-dir", "x"}), ConfigError);
 }
 
+TEST(RunCommand, CfOutputsAndCoordinates) {
+  const RunSettings plain = parse(RunMode::kSimulate, {});
+  EXPECT_EQ(plain.format, OutputFormat::kHdf5);
+  EXPECT_FALSE(plain.save_fields);
+  EXPECT_FALSE(plain.latitude.start.has_value());
+  const RunSettings s = parse(RunMode::kSimulate, {"--format", "netcdf", "--anomalies", "--save-truth",
+                                                   "--latitude-start", "90", "--latitude-step", "-0.5",
+                                                   "--longitude-start", "0", "--depths", "1.5, 2.5"});
+  EXPECT_EQ(s.format, OutputFormat::kNetcdf);
+  EXPECT_TRUE(s.save_fields);  // naming a CF format asks for the fields
+  EXPECT_TRUE(s.anomalies);
+  EXPECT_TRUE(s.save_truth);
+  EXPECT_DOUBLE_EQ(*s.latitude.start, 90.0);
+  EXPECT_DOUBLE_EQ(*s.latitude.step, -0.5);
+  EXPECT_DOUBLE_EQ(*s.longitude.start, 0.0);
+  EXPECT_FALSE(s.longitude.step.has_value());
+  EXPECT_EQ(s.depths, (std::vector<double>{1.5, 2.5}));
+  EXPECT_EQ(parse(RunMode::kSimulate, {"--format", "zarr"}).format, OutputFormat::kZarr);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--format", "grib"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--latitude-start", "north"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--depths", "1,x"}), ConfigError);
+}
+
+TEST(RunCommand, ExtremeEventSettings) {
+  const RunSettings off = parse(RunMode::kSimulate, {});
+  EXPECT_FALSE(off.extremes);
+  const RunSettings on = parse(RunMode::kSimulate, {"--extremes"});
+  EXPECT_TRUE(on.extremes);
+  ASSERT_EQ(on.extreme_variables.size(), 3U);
+  EXPECT_EQ(on.extreme_variables[0].name, "U0");
+  EXPECT_EQ(on.extreme_variables[0].tails, ExtremeTails::kBoth);
+  EXPECT_EQ(on.extreme_variables[2].name, "T0");
+  EXPECT_EQ(on.extreme_variables[2].tails, ExtremeTails::kUpper);
+  EXPECT_EQ(on.extreme_quantiles, (std::vector<double>{0.90, 0.95, 0.99}));
+  // Any extreme setting turns them on.
+  const RunSettings custom = parse(RunMode::kSimulate, {"--extreme-variables", "SSH:upper,S0", "--extreme-quantiles", "0.8"});
+  EXPECT_TRUE(custom.extremes);
+  ASSERT_EQ(custom.extreme_variables.size(), 2U);
+  EXPECT_EQ(custom.extreme_variables[0].tails, ExtremeTails::kUpper);
+  EXPECT_EQ(custom.extreme_variables[1].tails, ExtremeTails::kBoth);
+  EXPECT_EQ(custom.extreme_quantiles, (std::vector<double>{0.8}));
+  for (const char* q : {"0.5", "1", "0.2", "x"}) {
+    EXPECT_THROW(parse(RunMode::kSimulate, {"--extreme-quantiles", q}), ConfigError) << q;
+  }
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--extreme-variables", "U0:lower"}), ConfigError);
+}
+
 }  // namespace
 }  // namespace neuralom

@@ -97,6 +97,36 @@ TEST(PendingFileTest, CommitReplacesAnExistingFileAtomically) {
   ::close(reader);
 }
 
+TEST(PendingFileTest, ADirectoryReplacesAnExistingDirectory) {
+  const TempDir dir;
+  const std::string final_path = dir.file("results.zarr");
+  fs::create_directories(final_path + "/old");
+  write_file(final_path + "/old/0.0", "old");
+  {
+    PendingFile pending(final_path);
+    fs::create_directories(pending.temp_path() + "/new");
+    write_file(pending.temp_path() + "/new/0.0", "new");
+    pending.commit();
+  }
+  EXPECT_EQ(read_file(final_path + "/new/0.0"), "new");
+  EXPECT_FALSE(fs::exists(final_path + "/old"));
+  EXPECT_FALSE(fs::exists(final_path + ".partial"));
+  EXPECT_FALSE(fs::exists(final_path + ".replaced"));
+}
+
+TEST(PendingFileTest, AnUncommittedDirectoryAndAStaleOneAreRemoved) {
+  const TempDir dir;
+  const std::string final_path = dir.file("results.zarr");
+  fs::create_directories(final_path + ".partial/stale");  // left by an earlier crash
+  {
+    PendingFile pending(final_path);
+    EXPECT_FALSE(fs::exists(pending.temp_path()));
+    fs::create_directories(pending.temp_path() + "/var");
+  }
+  EXPECT_FALSE(fs::exists(final_path + ".partial"));
+  EXPECT_FALSE(fs::exists(final_path));
+}
+
 TEST(PendingFileTest, RemovesAStalePartialFileFromAnEarlierCrash) {
   const TempDir dir;
   const std::string final_path = dir.file("results.h5");
