@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
+#include "neuralom/core/mpi_context.h"
 #include "neuralom/core/version.h"
 #include "neuralom/model/model_metadata.h"
 #include "neuralom/model/runtime.h"
@@ -84,6 +85,8 @@ int run_info(int argc, char** argv) {
       row("", line.str());
     }
   }
+  row("MPI", MpiContext::compiled_with_mpi() ? mpi_library_version() + " (mpirun -np N neuralom simulate ...)"
+                                             : std::string("not compiled in (NEURALOM_WITH_MPI=OFF; use --shard and merge)"));
   row("intra-op threads", std::to_string(threads) + " (hardware threads: " +
                                std::to_string(hardware_threads()) + ")");
   row("inter-op threads", std::to_string(at::get_num_interop_threads()));
