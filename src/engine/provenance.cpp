@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "neuralom/core/version.h"
+#include "neuralom/engine/run_settings_json.h"
 #include "neuralom/io/json_file.h"
 #include "neuralom/io/sha256.h"
 #include "neuralom/model/runtime.h"
@@ -17,47 +18,27 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+/// The settings that decide the results, as the journal records them (run_settings_json.h), with
+/// what the plan resolved in place of what was asked (saved channels as indices, the atmosphere's
+/// sub-steps, edge chunking), then where the run read and wrote and how it executed.
 Json settings_json(const RunPlan& plan) {
   const RunSettings& s = plan.settings;
-  Json j = Json::object();
-  j["mode"] = run_mode_name(s.mode);
+  Json j = result_settings_json(s);
   j["data_dir"] = s.data_dir;
   j["ocean_file"] = plan.ocean_file;
-  j["land_mask_path"] = s.land_mask_path;
-  j["global_means_path"] = s.global_means_path;
-  j["global_stds_path"] = s.global_stds_path;
-  j["climate_mean_path"] = s.climate_mean_path;
-  j["stages"] = s.stages;
   if (plan.atmos) {
-    j["atmos_model"] = s.atmos_model;
     j["atmos_file"] = plan.atmos_file;
-    j["global_means_path_atmos"] = s.global_means_path_atmos;
-    j["global_stds_path_atmos"] = s.global_stds_path_atmos;
     j["atmos_substeps"] = plan.atmos_substeps;
     j["atmos_forcing_channels"] = plan.atmos_forcing_channels;
-    j["atmos_time_offset"] = s.atmos_time_offset;
-    j["atmos_steps_per_day"] = s.atmos_steps_per_day;
   }
-  j["prediction_length"] = s.prediction_length;
-  j["ics"] = s.ics;
-  j["in_channels"] = s.in_channels;
-  j["ocean_channels"] = s.ocean_channels;
-  j["atmos_channels"] = s.atmos_channels;
-  j["out_channels"] = s.out_channels;
-  j["out_variables"] = s.out_variables;
-  j["output_dir"] = s.output_dir;
-  j["save_fields"] = s.save_fields;
   j["save_channels"] = plan.save_channels;
   j["save_leads"] = plan.save_leads;
-  j["compression"] = s.compression;
-  j["baselines"] = s.baselines;
-  j["batch"] = s.batch;
+  j["edge_chunk"] = plan.edge_chunk;
+  j["output_dir"] = s.output_dir;
   j["device"] = plan.device.str();
   j["threads"] = s.threads;
-  j["static_cache"] = s.static_cache;
-  j["edge_chunk"] = plan.edge_chunk;
   j["prefetch"] = s.prefetch;
-  j["on_nonfinite"] = s.warn_on_nonfinite ? "warn" : "error";
+  j["shard"] = s.shard.str();
   j["sources"] = s.sources;
   return j;
 }

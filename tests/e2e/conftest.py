@@ -129,3 +129,13 @@ def max_relative_difference(a: Path, b: Path, names=("metrics.csv", "extremes.cs
                 elif x != y:
                     worst = max(worst, abs(x - y) / max(abs(x), abs(y)))
     return worst
+
+
+def assert_same_outputs(expected: Path, actual: Path, label: str) -> None:
+    """The fields of two runs are bit-identical and their scores agree to 1e-12 relative; prints
+    the numbers (pytest -s) for the record."""
+    identical = fields_identical(expected, actual)
+    worst = max_relative_difference(expected, actual)
+    print(f"{label}: fields bit-identical: {identical}, max relative metric difference {worst:.3e}")
+    assert identical
+    assert worst <= 1e-12

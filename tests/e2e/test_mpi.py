@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import GOLDEN, fields_identical, max_relative_difference
+from conftest import GOLDEN, assert_same_outputs
 
 MPIEXEC = os.environ.get("NEURALOM_MPIEXEC")
 pytestmark = pytest.mark.skipif(not MPIEXEC, reason="neuralom was built without MPI (NEURALOM_MPIEXEC not set)")
@@ -52,12 +52,7 @@ def test_two_ranks_equal_one_process(neuralom, golden_stages, golden_atmos, tmp_
     parallel = tmp_path / "mpi"
     result = mpirun(2, *args, "--output", parallel)
     assert result.returncode == 0, result.stderr
-    identical = fields_identical(single, parallel)
-    worst = max_relative_difference(single, parallel)
-    print(f"{mode} {fields[0]}: mpirun -np 2 vs one process: fields bit-identical: {identical}, "
-          f"max relative metric difference {worst:.3e}")
-    assert identical
-    assert worst <= 1e-12
+    assert_same_outputs(single, parallel, f"{mode} {' '.join(map(str, fields))}: mpirun -np 2 vs one process")
     assert sorted(p.name for p in parallel.iterdir()) == sorted(p.name for p in single.iterdir())
     run = json.loads((parallel / "run.json").read_text())
     assert run["parallel"]["mpi_ranks"] == 2
@@ -73,8 +68,7 @@ def test_more_ranks_than_batches(neuralom, golden_stages, tmp_path):
     assert result.returncode == 0, result.stderr
     result = mpirun(3, *args, "--output", tmp_path / "mpi")  # 2 batches: rank 2 has nothing to run
     assert result.returncode == 0, result.stderr
-    assert fields_identical(tmp_path / "single", tmp_path / "mpi")
-    assert max_relative_difference(tmp_path / "single", tmp_path / "mpi") <= 1e-12
+    assert_same_outputs(tmp_path / "single", tmp_path / "mpi", "mpirun -np 3, 2 batches of 2 ICs")
 
 
 def test_a_failing_rank_stops_both(golden_stages, data_copy, tmp_path):

@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import GOLDEN, fields_identical, max_relative_difference
+from conftest import GOLDEN, assert_same_outputs
 
 # The golden file's 5 days repeated to 24, so that a run has 22 initial conditions of 2 forecast
 # days: long enough to be stopped after its first one, whatever the machine's speed.
@@ -101,12 +101,7 @@ def test_resume_after_kill_9_equals_the_uninterrupted_run(neuralom, golden_stage
     result = neuralom(*run_args(golden_stages, long_data, out, "--resume"))
     assert result.returncode == 0, result.stderr
     assert f"{done_before} of {DAYS - P + 1} initial conditions were finished before" in result.stderr
-    identical = fields_identical(uninterrupted, out)
-    worst = max_relative_difference(uninterrupted, out)
-    print(f"kill -9 after {done_before} IC(s), then --resume: fields bit-identical: {identical}, "
-          f"max relative metric difference {worst:.3e}")
-    assert identical
-    assert worst <= 1e-12
+    assert_same_outputs(uninterrupted, out, f"kill -9 after {done_before} IC(s), then --resume")
     # The finished run keeps only its final outputs.
     assert sorted(p.name for p in out.iterdir()) == ["metrics.csv", "metrics.json", "results_simulation.h5",
                                                      "run.json"]
@@ -131,8 +126,7 @@ def test_sigterm_stops_cleanly_and_prints_the_command_that_resumes(neuralom, gol
     assert args[0] == "neuralom" and args[-1] == "--resume"
     result = neuralom(*args[1:])
     assert result.returncode == 0, result.stderr
-    assert fields_identical(uninterrupted, out)
-    assert max_relative_difference(uninterrupted, out) <= 1e-12
+    assert_same_outputs(uninterrupted, out, "SIGTERM, then the printed command")
 
 
 def test_a_journal_is_not_overwritten_without_asking(neuralom, golden_stages, long_data, killed, tmp_path):
