@@ -7,6 +7,7 @@
 #include <cxxopts.hpp>
 
 #include "commands.h"
+#include "parse_options.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
 #include "neuralom/core/mpi_context.h"
@@ -47,12 +48,7 @@ int run_info(int argc, char** argv) {
       ("log-level", "trace|debug|info|warn|error|off (default: $NEURALOM_LOG_LEVEL or info)",
        cxxopts::value<std::string>()->default_value(""))
       ("h,help", "show this help");
-  cxxopts::ParseResult args;
-  try {
-    args = options.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw ConfigError(std::string(e.what()) + " (see `neuralom info --help`)");
-  }
+  const cxxopts::ParseResult args = parse_options(options, argc, argv);
   if (args.count("help") != 0U) {
     std::cout << options.help() << "\n";
     return kExitOk;

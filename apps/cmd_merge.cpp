@@ -8,6 +8,7 @@
 #include <cxxopts.hpp>
 
 #include "commands.h"
+#include "parse_options.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
 #include "neuralom/engine/merge.h"
@@ -31,12 +32,7 @@ int run_merge(int argc, char** argv) {
       ("directories", "shard output directories", cxxopts::value<std::vector<std::string>>());
   options.parse_positional({"directories"});
   options.positional_help("SHARD_DIR...");
-  cxxopts::ParseResult args;
-  try {
-    args = options.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw ConfigError(std::string(e.what()) + " (see `neuralom merge --help`)");
-  }
+  const cxxopts::ParseResult args = parse_options(options, argc, argv);
   if (args.count("help") != 0U) {
     std::cout << options.help({""});
     return kExitOk;
