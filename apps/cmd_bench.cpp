@@ -10,6 +10,7 @@
 #include "neuralom/cli/options.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
+#include "neuralom/core/mpi_context.h"
 #include "neuralom/core/version.h"
 #include "neuralom/engine/run_plan.h"
 #include "neuralom/engine/runner.h"
@@ -40,6 +41,11 @@ int run_bench(int argc, char** argv) {
     throw ConfigError("neuralom bench: expected 'simulate' or 'forecast', got '" + mode_name + "'");
   }
   const RunMode mode = mode_name == "simulate" ? RunMode::kSimulate : RunMode::kForecast;
+  const MpiContext team(nullptr, nullptr);
+  if (team.size() > 1) {
+    throw ConfigError("neuralom bench times one process: run it without mpirun (" + std::to_string(team.size()) +
+                      " ranks would each time the whole run)");
+  }
   const RunCommand command = parse_run_command(mode, argc - 1, argv + 1);
   if (command.help) {
     std::cout << command.help_text;

@@ -7,8 +7,10 @@
 #include <cxxopts.hpp>
 
 #include "commands.h"
+#include "parse_options.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
+#include "neuralom/core/mpi_context.h"
 #include "neuralom/core/version.h"
 #include "neuralom/model/model_metadata.h"
 #include "neuralom/model/runtime.h"
@@ -46,12 +48,7 @@ int run_info(int argc, char** argv) {
       ("log-level", "trace|debug|info|warn|error|off (default: $NEURALOM_LOG_LEVEL or info)",
        cxxopts::value<std::string>()->default_value(""))
       ("h,help", "show this help");
-  cxxopts::ParseResult args;
-  try {
-    args = options.parse(argc, argv);
-  } catch (const cxxopts::exceptions::exception& e) {
-    throw ConfigError(std::string(e.what()) + " (see `neuralom info --help`)");
-  }
+  const cxxopts::ParseResult args = parse_options(options, argc, argv);
   if (args.count("help") != 0U) {
     std::cout << options.help() << "\n";
     return kExitOk;
@@ -84,6 +81,8 @@ int run_info(int argc, char** argv) {
       row("", line.str());
     }
   }
+  row("MPI", MpiContext::compiled_with_mpi() ? mpi_library_version() + " (mpirun -np N neuralom simulate ...)"
+                                             : std::string("not compiled in (NEURALOM_WITH_MPI=OFF; use --shard and merge)"));
   row("intra-op threads", std::to_string(threads) + " (hardware threads: " +
                                std::to_string(hardware_threads()) + ")");
   row("inter-op threads", std::to_string(at::get_num_interop_threads()));

@@ -1,4 +1,5 @@
-// `neuralom simulate` and `neuralom forecast`: parse, validate everything, run, print the summary.
+// `neuralom simulate` and `neuralom forecast`: parse, validate everything, run, print the summary —
+// as one process, or as every rank of an MPI job (`mpirun -np N neuralom simulate ...`).
 #include <algorithm>
 #include <iostream>
 
@@ -8,8 +9,10 @@
 #include "neuralom/cli/options.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/log.h"
+#include "neuralom/core/mpi_context.h"
 #include "neuralom/engine/run_plan.h"
 #include "neuralom/engine/runner.h"
+#include "neuralom/model/runtime.h"
 #include "neuralom/verify/metrics_report.h"
 
 namespace neuralom::app {
@@ -25,25 +28,52 @@ std::vector<int64_t> summary_leads(int64_t last) {
 }
 
 int run(RunMode mode, int argc, char** argv) {
-  const RunCommand command = parse_run_command(mode, argc, argv);
-  if (command.help) {
-    std::cout << command.help_text;
+  // Joins the MPI job when started by mpirun/srun; otherwise a job of this process alone.
+  MpiContext team(nullptr, nullptr);
+  RunCommand command;
+  RunPlan plan;
+  // Every rank parses and validates; all stop together if any fails (rank 0 prints the message).
+  team.run_collectively([&] {
+    command = parse_run_command(mode, argc, argv);
+    if (command.help) return;
+    RunSettings& s = command.settings;
+    if (team.size() > 1) {
+      s.resume_command = "mpirun -np " + std::to_string(team.size()) + " " + s.resume_command;
+      s.device = device_for_local_rank(s.device, team.local_rank(), team.local_size());
+      s.threads = threads_for_local_rank(s.threads, team.local_size());
+    }
+    init_logging(s.log_level, team.rank());
+    plan = plan_run(s);
+  });
+  if (command.help || command.settings.dry_run) {
+    if (!team.is_root()) return kExitOk;
+    if (command.help) {
+      std::cout << command.help_text;
+    } else {
+      std::cout << "Inputs and models are valid. Plan (nothing was run):\n" << plan.describe();
+    }
     return kExitOk;
   }
-  init_logging(command.settings.log_level);
-  const RunPlan plan = plan_run(command.settings);
-  if (command.settings.dry_run) {
-    std::cout << "Inputs and models are valid. Plan (nothing was run):\n" << plan.describe();
-    return kExitOk;
-  }
-  const RunReport report = execute_run(plan);
+  const RunReport report = execute_run(plan, ExecuteOptions{}, team);
+  if (!team.is_root()) return kExitOk;
+
   const auto& st = report.stats;
   std::cout << "\n"
             << format_summary(report.metrics, summary_leads(plan.last_lead()), {"S0", "U0", "V0", "T0", "SSH"});
   std::cout << "Simulated " << st.ic_days << " IC-days in " << st.day_steps << " day-steps: "
             << (st.day_steps > 0 ? st.model_seconds / static_cast<double>(st.day_steps) : 0.0)
             << " s per day-step in the models, " << st.total_seconds << " s in all (I/O wait " << st.io_wait_seconds
-            << " s), peak memory " << report.peak_host_gib << " GiB.\n";
+            << " s), peak memory " << report.peak_host_gib << " GiB"
+            << (team.size() > 1 ? " (rank 0), on " + std::to_string(team.size()) + " MPI ranks" : std::string())
+            << ".\n";
+  const ShardSpec& shard = plan.settings.shard;
+  if (shard.sharded()) {
+    std::cout << "Shard " << shard.str() << " finished; its batches are journaled in:\n";
+    for (const auto& f : report.files) std::cout << "  " << f << "\n";
+    std::cout << "When all " << shard.count << " shards have finished, combine them:\n"
+              << "  neuralom merge DIR_0 ... DIR_" << shard.count - 1 << " --output FINAL_DIR\n";
+    return kExitOk;
+  }
   std::cout << "Wrote:\n";
   for (const auto& f : report.files) std::cout << "  " << f << "\n";
   return kExitOk;

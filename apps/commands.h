@@ -8,5 +8,6 @@ int run_info(int argc, char** argv);
 int run_simulate(int argc, char** argv);
 int run_forecast(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_merge(int argc, char** argv);
 
 }  // namespace neuralom::app

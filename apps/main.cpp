@@ -17,10 +17,12 @@ constexpr const char* kUsage =
     "commands:\n"
     "  simulate    run NeuralOM forced by the atmospheric fields of the data (the reference's simulation mode)\n"
     "  forecast    run NeuralOM forced by an AI atmosphere model (the reference's forecasting mode)\n"
+    "  merge       combine the output directories of a run's shards (--shard K/N) into its final outputs\n"
     "  bench       time a run: per-stage seconds per day-step, throughput, memory, I/O wait\n"
     "  info        version, LibTorch, CUDA devices, threads and BLAS in use\n"
     "\n"
-    "Run `neuralom <command> --help` for the options of a command.\n"
+    "Run `neuralom <command> --help` for the options of a command. simulate and forecast also run as the\n"
+    "ranks of an MPI job: mpirun -np N neuralom simulate ...\n"
     "Options: --version, --help\n";
 
 int dispatch(int argc, char** argv) {
@@ -37,6 +39,7 @@ int dispatch(int argc, char** argv) {
   if (command == "simulate") return neuralom::app::run_simulate(argc - 1, argv + 1);
   if (command == "forecast") return neuralom::app::run_forecast(argc - 1, argv + 1);
   if (command == "bench") return neuralom::app::run_bench(argc - 1, argv + 1);
+  if (command == "merge") return neuralom::app::run_merge(argc - 1, argv + 1);
   std::cerr << "neuralom: unknown command '" << command << "'\n\n" << kUsage;
   return neuralom::kExitBadInput;
 }
@@ -47,7 +50,8 @@ int main(int argc, char** argv) {
   try {
     return dispatch(argc, argv);
   } catch (const neuralom::Error& e) {
-    std::cerr << "neuralom: error: " << e.what() << "\n";
+    // In an MPI job every rank stops with the error; rank 0 alone prints it.
+    if (e.print_here()) std::cerr << "neuralom: error: " << e.what() << "\n";
     return e.exit_code();
   } catch (const std::exception& e) {
     std::cerr << "neuralom: internal error: " << e.what() << "\n";

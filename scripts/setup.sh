@@ -25,6 +25,7 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 2; }
 DEB_PACKAGES=(
   libtorch-dev libhdf5-dev libcxxopts-dev libspdlog-dev libgtest-dev libyaml-cpp-dev
   nlohmann-json3-dev libssl-dev libnetcdf-dev
+  libopenmpi-dev openmpi-bin
   libopenblas0-pthread
   python3-torch python3-numpy python3-scipy python3-sklearn python3-h5py python3-pytest
   python3-matplotlib
@@ -67,8 +68,8 @@ main() {
     install_debian_packages
   else
     log "not a Debian/Ubuntu system: skipping package installation."
-    log "You need LibTorch, HDF5 (C and C++), cxxopts, spdlog, yaml-cpp, nlohmann-json, OpenSSL,"
-    log "GoogleTest and a Python with torch, numpy, scipy, scikit-learn, h5py, pytest. The conda environment in"
+    log "You need LibTorch, HDF5 (C and C++), cxxopts, spdlog, yaml-cpp, nlohmann-json, OpenSSL, netCDF-C,"
+    log "optionally an MPI (OpenMPI), GoogleTest and a Python with torch, numpy, scipy, scikit-learn, h5py, pytest. The conda environment in"
     log "environment.yml provides all of them: conda env create -f environment.yml"
   fi
 

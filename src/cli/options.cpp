@@ -102,6 +102,13 @@ const std::vector<OptionSpec>& option_table() {
       {"Execution", "prefetch", "prefetch", Kind::kValue, "DAYS", "days read ahead in the background (default: 2)", false},
       {"Execution", "on-nonfinite", "on_nonfinite", Kind::kValue, "error|warn", "NaN/Inf in a prediction: stop (default) or warn", false},
       {"Execution", "dry-run", "dry_run", Kind::kFlag, "", "validate inputs and models, print the plan, run nothing", false},
+      // Interruption and scale-out.
+      {"Interruption and scale-out", "resume", "resume", Kind::kFlag, "",
+       "continue the run journaled in --output (after a crash, kill or time limit): finished initial conditions are "
+       "kept, the rest run; refused if a setting, model or data file changed", false},
+      {"Interruption and scale-out", "shard", "shard", Kind::kValue, "K/N",
+       "run only part K of N (0-based) of the initial conditions, e.g. one task of a job array; combine the shards' "
+       "output directories with `neuralom merge`", false},
       {"Execution", "log-level", "log_level", Kind::kValue, "LEVEL", "trace, debug, info, warn, error (default: $NEURALOM_LOG_LEVEL or info)", false},
       // Configuration.
       {"Configuration", "config-file", nullptr, Kind::kValue, "FILE", "YAML run configuration (flags override it; see configs/)", false},
@@ -122,6 +129,28 @@ std::string description(RunMode mode) {
   }
   return "Forecast the ocean with NeuralOM, forced by an AI atmosphere model run alongside it, from each initial "
          "condition for P-1 days; write RMSE/ACC (metrics.csv, metrics.json) and optionally the fields.";
+}
+
+/// The argument quoted for a POSIX shell where it needs it.
+std::string shell_quoted(const std::string& arg) {
+  const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                           "0123456789_-+=/.,:@%") == std::string::npos;
+  if (plain) return arg;
+  std::string out = "'";
+  for (const char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// This command line with --resume: what continues the run if it is interrupted.
+std::string resume_command(int argc, const char* const* argv) {
+  std::string out = "neuralom";
+  bool has_resume = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    has_resume = has_resume || arg == "--resume";
+    out += " " + shell_quoted(arg);
+  }
+  return has_resume ? out : out + " --resume";
 }
 
 }  // namespace
@@ -197,6 +226,7 @@ RunCommand parse_run_command(RunMode mode, int argc, const char* const* argv) {
   sources.emplace_back("command line");
   command.settings = resolve_settings(mode, flags, config);
   command.settings.sources = sources;
+  command.settings.resume_command = resume_command(argc, argv);
   return command;
 }
 

@@ -293,6 +293,8 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.extreme_thresholds = path("extreme_thresholds", "");
   s.overwrite = boolean("overwrite", false);
   s.hash_data = boolean("hash_data", true);
+  s.resume = boolean("resume", false);
+  if (const auto* e = src.find("shard")) s.shard = parse_shard_spec(trim(e->value), e->origin);
 
   s.batch = integer("batch", 1, 1);
   s.device = text("device", "auto");

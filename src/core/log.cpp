@@ -1,6 +1,8 @@
 #include "neuralom/core/log.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +11,7 @@
 
 namespace neuralom {
 
-void init_logging(const std::string& level) {
+void init_logging(const std::string& level, int rank) {
   std::string name = level;
   if (name.empty()) {
     const char* env = std::getenv("NEURALOM_LOG_LEVEL");
@@ -25,6 +27,11 @@ void init_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("neuralom");
     logger->set_pattern("[%H:%M:%S] [%^%l%$] %v");
     spdlog::set_default_logger(logger);
+  }
+  if (rank > 0) {
+    spdlog::get("neuralom")->set_pattern("[%H:%M:%S] [rank " + std::to_string(rank) + "] [%^%l%$] %v");
+    spdlog::set_level(std::max(parsed, spdlog::level::warn));
+    return;
   }
   spdlog::set_level(parsed);
 }

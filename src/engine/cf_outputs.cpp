@@ -39,11 +39,24 @@ std::vector<std::pair<std::string, std::string>> cf_global_attributes(const RunP
   return a;
 }
 
-FieldsOutput open_fields_output(const RunPlan& plan, const at::Tensor& ocean_mask,
-                                std::shared_ptr<const Climatology> climatology) {
+std::string fields_extension(const RunPlan& plan) {
+  switch (plan.settings.format) {
+    case OutputFormat::kHdf5: return ".h5";
+    case OutputFormat::kNetcdf: return ".nc";
+    case OutputFormat::kZarr: return ".zarr";
+  }
+  return ".h5";
+}
+
+bool fields_want_absolute_values(const RunPlan& plan) {
+  return plan.settings.format != OutputFormat::kHdf5 && !plan.settings.anomalies;
+}
+
+std::unique_ptr<FieldsWriter> open_fields_writer(const RunPlan& plan, const at::Tensor& ocean_mask,
+                                                 const std::string& path, std::vector<int64_t> ics) {
   const RunSettings& s = plan.settings;
   ResultsLayout layout;
-  layout.ics = s.ics;
+  layout.ics = std::move(ics);
   layout.leads = plan.save_leads;
   layout.channels = plan.save_channels;
   layout.channel_names = s.out_variables;
@@ -52,14 +65,12 @@ FieldsOutput open_fields_output(const RunPlan& plan, const at::Tensor& ocean_mas
   layout.width = plan.width;
   layout.gzip_level = s.compression;
 
-  FieldsOutput out;
   if (s.format == OutputFormat::kHdf5) {
-    out.writer = std::make_unique<ResultsWriter>(
-        plan.results_file, layout,
+    return std::make_unique<ResultsWriter>(
+        path, layout,
         std::vector<std::pair<std::string, std::string>>{{"mode", run_mode_name(s.mode)},
                                                           {"ocean_file", plan.ocean_file},
                                                           {"neuralom_version", version_line()}});
-    return out;
   }
   NetcdfResultsOptions options;
   options.format = s.format == OutputFormat::kZarr ? NetcdfFormat::kZarr : NetcdfFormat::kNetcdf4;
@@ -71,18 +82,20 @@ FieldsOutput open_fields_output(const RunPlan& plan, const at::Tensor& ocean_mas
   options.anomalies = s.anomalies;
   options.save_truth = s.save_truth;
   options.attributes = cf_global_attributes(plan);
-  out.writer = std::make_unique<NetcdfResultsWriter>(plan.results_file, layout, std::move(options));
-  if (out.writer->wants_absolute_values()) {
-    // The climatology of each saved output channel's file channel, one valid day at a time.
-    std::vector<int64_t> channels;
-    for (const int64_t c : plan.save_channels) channels.push_back(s.out_channels[static_cast<std::size_t>(c)]);
-    const int64_t rows = plan.height;
-    const int64_t cols = plan.width;
-    out.climatology = std::make_unique<DayCache>(
-        [climatology, channels, rows, cols](int64_t day) { return climatology->read_channels(day, channels, rows, cols); },
-        static_cast<std::size_t>(2 * s.batch + 2));
-  }
-  return out;
+  return std::make_unique<NetcdfResultsWriter>(path, layout, std::move(options));
+}
+
+std::unique_ptr<DayCache> open_saved_climatology(const RunPlan& plan, std::shared_ptr<const Climatology> climatology) {
+  if (!fields_want_absolute_values(plan)) return nullptr;
+  const RunSettings& s = plan.settings;
+  // The climatology of each saved output channel's file channel, one valid day at a time.
+  std::vector<int64_t> channels;
+  for (const int64_t c : plan.save_channels) channels.push_back(s.out_channels[static_cast<std::size_t>(c)]);
+  const int64_t rows = plan.height;
+  const int64_t cols = plan.width;
+  return std::make_unique<DayCache>(
+      [climatology, channels, rows, cols](int64_t day) { return climatology->read_channels(day, channels, rows, cols); },
+      static_cast<std::size_t>(2 * s.batch + 2));
 }
 
 }  // namespace neuralom

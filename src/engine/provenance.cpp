@@ -1,5 +1,6 @@
 #include "neuralom/engine/provenance.h"
 
+#include <chrono>
 #include <ctime>
 #include <exception>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "neuralom/core/version.h"
+#include "neuralom/engine/run_settings_json.h"
 #include "neuralom/io/json_file.h"
 #include "neuralom/io/sha256.h"
 #include "neuralom/model/runtime.h"
@@ -16,47 +18,27 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+/// The settings that decide the results, as the journal records them (run_settings_json.h), with
+/// what the plan resolved in place of what was asked (saved channels as indices, the atmosphere's
+/// sub-steps, edge chunking), then where the run read and wrote and how it executed.
 Json settings_json(const RunPlan& plan) {
   const RunSettings& s = plan.settings;
-  Json j = Json::object();
-  j["mode"] = run_mode_name(s.mode);
+  Json j = result_settings_json(s);
   j["data_dir"] = s.data_dir;
   j["ocean_file"] = plan.ocean_file;
-  j["land_mask_path"] = s.land_mask_path;
-  j["global_means_path"] = s.global_means_path;
-  j["global_stds_path"] = s.global_stds_path;
-  j["climate_mean_path"] = s.climate_mean_path;
-  j["stages"] = s.stages;
   if (plan.atmos) {
-    j["atmos_model"] = s.atmos_model;
     j["atmos_file"] = plan.atmos_file;
-    j["global_means_path_atmos"] = s.global_means_path_atmos;
-    j["global_stds_path_atmos"] = s.global_stds_path_atmos;
     j["atmos_substeps"] = plan.atmos_substeps;
     j["atmos_forcing_channels"] = plan.atmos_forcing_channels;
-    j["atmos_time_offset"] = s.atmos_time_offset;
-    j["atmos_steps_per_day"] = s.atmos_steps_per_day;
   }
-  j["prediction_length"] = s.prediction_length;
-  j["ics"] = s.ics;
-  j["in_channels"] = s.in_channels;
-  j["ocean_channels"] = s.ocean_channels;
-  j["atmos_channels"] = s.atmos_channels;
-  j["out_channels"] = s.out_channels;
-  j["out_variables"] = s.out_variables;
-  j["output_dir"] = s.output_dir;
-  j["save_fields"] = s.save_fields;
   j["save_channels"] = plan.save_channels;
   j["save_leads"] = plan.save_leads;
-  j["compression"] = s.compression;
-  j["baselines"] = s.baselines;
-  j["batch"] = s.batch;
+  j["edge_chunk"] = plan.edge_chunk;
+  j["output_dir"] = s.output_dir;
   j["device"] = plan.device.str();
   j["threads"] = s.threads;
-  j["static_cache"] = s.static_cache;
-  j["edge_chunk"] = plan.edge_chunk;
   j["prefetch"] = s.prefetch;
-  j["on_nonfinite"] = s.warn_on_nonfinite ? "warn" : "error";
+  j["shard"] = s.shard.str();
   j["sources"] = s.sources;
   return j;
 }
@@ -97,19 +79,6 @@ Json stats_json(const RolloutStats& st, double setup_seconds, int threads, doubl
   return j;
 }
 
-/// The files whose SHA-256 run.json records: the models always, the data unless hash_data is off.
-std::vector<std::string> files_to_hash(const RunPlan& plan) {
-  const RunSettings& s = plan.settings;
-  std::vector<std::string> files(s.stages.begin(), s.stages.end());
-  if (plan.atmos) files.push_back(s.atmos_model);
-  if (s.hash_data) {
-    files.insert(files.end(), {plan.ocean_file, s.land_mask_path, s.global_means_path, s.global_stds_path,
-                               plan.climatology_file});
-    if (plan.atmos) files.insert(files.end(), {plan.atmos_file, s.global_means_path_atmos, s.global_stds_path_atmos});
-  }
-  return files;
-}
-
 }  // namespace
 
 std::string utc_timestamp() {
@@ -121,27 +90,72 @@ std::string utc_timestamp() {
   return buf;
 }
 
-RunProvenance::RunProvenance(const RunPlan& plan) : plan_(plan) {
-  for (const auto& path : files_to_hash(plan)) {
-    if (hashes_.count(path) == 0U) {
-      hashes_[path] = std::async(std::launch::async, [path] { return sha256_file(path); });
+std::vector<RunInput> run_inputs(const RunPlan& plan) {
+  const RunSettings& s = plan.settings;
+  std::vector<RunInput> inputs;
+  for (std::size_t k = 0; k < s.stages.size(); ++k) {
+    inputs.push_back({"stage " + std::to_string(k + 1) + " model", s.stages[k], true});
+  }
+  if (plan.atmos) inputs.push_back({"atmosphere model", s.atmos_model, true});
+  inputs.push_back({"ocean data", plan.ocean_file, false});
+  inputs.push_back({"land mask", s.land_mask_path, false});
+  inputs.push_back({"channel means", s.global_means_path, false});
+  inputs.push_back({"channel standard deviations", s.global_stds_path, false});
+  inputs.push_back({"climatology", plan.climatology_file, false});
+  if (plan.atmos) {
+    inputs.push_back({"atmosphere data", plan.atmos_file, false});
+    inputs.push_back({"atmosphere means", s.global_means_path_atmos, false});
+    inputs.push_back({"atmosphere standard deviations", s.global_stds_path_atmos, false});
+  }
+  return inputs;
+}
+
+RunProvenance::RunProvenance(const RunPlan& plan, const std::map<std::string, std::string>& known) : plan_(plan) {
+  for (const auto& input : run_inputs(plan)) {
+    if (!input.is_model && !plan.settings.hash_data) continue;
+    const std::string& path = input.path;
+    if (hashes_.count(path) != 0U) continue;
+    const auto it = known.find(path);
+    if (it != known.end()) {
+      std::promise<std::string> ready;
+      ready.set_value(it->second);
+      hashes_[path] = ready.get_future().share();
+    } else {
+      hashes_[path] = std::async(std::launch::async, [path] { return sha256_file(path); }).share();
     }
   }
+}
+
+std::string RunProvenance::digest(const std::string& path) const {
+  const auto it = hashes_.find(path);
+  return it == hashes_.end() ? std::string() : it->second.get();
+}
+
+std::map<std::string, std::string> RunProvenance::ready_digests() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [path, digest] : hashes_) {
+    if (digest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
+    try {
+      out[path] = digest.get();
+    } catch (const std::exception&) {
+      // Unreadable: recorded as unavailable in run.json, and compared by size and time on resume.
+    }
+  }
+  return out;
 }
 
 // The futures' destructors wait for their hashing threads.
 RunProvenance::~RunProvenance() = default;
 
-void RunProvenance::write(const std::string& path, const RunReport& report) {
+void RunProvenance::write(const std::string& path, const RunReport& report, const Json* extra) {
   Json digests = Json::object();
-  for (auto& [file, digest] : hashes_) {
+  for (const auto& [file, digest] : hashes_) {
     try {
       digests[file] = digest.get();
     } catch (const std::exception& e) {
       digests[file] = std::string("unavailable: ") + e.what();
     }
   }
-  hashes_.clear();
 
   Json run = Json::object();
   const VersionInfo v = version_info();
@@ -158,6 +172,9 @@ void RunProvenance::write(const std::string& path, const RunReport& report) {
   run["blas"] = detect_blas().name;
   run["timings"] = stats_json(report.stats, report.setup_seconds, report.threads, report.peak_host_gib);
   run["outputs"] = report.files;
+  if (extra != nullptr) {
+    for (const auto& [key, value] : extra->items()) run[key] = value;
+  }
   write_json_file(path, run, /*indent=*/2);
 }
 

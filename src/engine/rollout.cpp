@@ -73,6 +73,7 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
     }
   };
 
+  if (options_.between_steps) options_.between_steps(batch, 0);
   for (auto* s : sinks_) s->begin_batch(batch);
   prefetch_from(0);
   at::Tensor z_prev = upload_days(days_at(0));
@@ -110,8 +111,28 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
     stats.sink_seconds += since(t_sink);
     state = y;
     z_prev = z_next;
+    if (options_.between_steps) options_.between_steps(batch, k);
   }
   for (auto* s : sinks_) s->end_batch(batch);
+}
+
+RolloutBatch Rollout::batch_of(const std::vector<int64_t>& ics, int64_t begin, int64_t end) {
+  RolloutBatch batch;
+  for (int64_t i = begin; i < end; ++i) {
+    batch.ics.push_back(ics[static_cast<std::size_t>(i)]);
+    batch.slots.push_back(i);
+  }
+  return batch;
+}
+
+RolloutStats Rollout::run_batch(const RolloutBatch& batch) {
+  RolloutStats stats;
+  const auto t0 = Clock::now();
+  const double wait0 = days_.wait_seconds();
+  run_batch(batch, stats);
+  stats.total_seconds = since(t0);
+  stats.io_wait_seconds = days_.wait_seconds() - wait0;
+  return stats;
 }
 
 RolloutStats Rollout::run() {
@@ -119,12 +140,7 @@ RolloutStats Rollout::run() {
   const auto t0 = Clock::now();
   const auto n = static_cast<int64_t>(options_.ics.size());
   for (int64_t start = 0; start < n; start += options_.batch) {
-    RolloutBatch batch;
-    for (int64_t i = start; i < std::min(n, start + options_.batch); ++i) {
-      batch.ics.push_back(options_.ics[static_cast<std::size_t>(i)]);
-      batch.slots.push_back(i);
-    }
-    run_batch(batch, stats);
+    run_batch(batch_of(options_.ics, start, std::min(n, start + options_.batch)), stats);
   }
   stats.total_seconds = since(t0);
   stats.io_wait_seconds = days_.wait_seconds();

@@ -10,6 +10,7 @@
 #include "engine/detail/input_checks.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/number_text.h"
+#include "neuralom/engine/journal.h"
 #include "neuralom/data/calendar.h"
 #include "neuralom/io/netcdf_file.h"
 #include "neuralom/io/output_file.h"
@@ -133,6 +134,14 @@ void validate_output(RunPlan& plan) {
   if (s.output_dir.empty()) throw ConfigError("no output directory: pass --output DIR");
   ensure_output_directory(s.output_dir);
   if (s.overwrite) return;
+  if (Journal::exists_in(s.output_dir)) {
+    // Final outputs beside a journal are those of a run that died while writing them: --resume
+    // writes them again.
+    if (s.resume) return;
+    throw OutputError(s.output_dir + " holds the journal of a run that did not finish (" +
+                      Journal::directory_of(s.output_dir) + "): pass --resume to continue it, or --overwrite to "
+                      "start again");
+  }
   std::vector<std::string> existing;
   std::error_code ec;
   for (const char* name : {"metrics.csv", "metrics.json", "run.json", "metrics.nc", "extremes.csv", "extremes.json"}) {
@@ -208,7 +217,9 @@ std::string RunPlan::describe() const {
   o << "device:          " << device.str() << ", batch " << s.batch << ", edge chunk "
     << (edge_chunk > 0 ? std::to_string(edge_chunk) : std::string("off")) << ", static cache "
     << (s.static_cache ? "on" : "off") << "\n";
-  o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir) << "\n";
+  o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir)
+    << (s.shard.sharded() ? ", shard " + s.shard.str() + " (merge the shards with `neuralom merge`)" : std::string())
+    << (s.resume ? ", resuming its journal if there is one" : std::string()) << "\n";
   if (s.save_fields) {
     o << "fields:          " << results_file << ", " << save_channels.size() << " channels, " << save_leads.size()
       << " leads" << (s.compression > 0 ? ", gzip " + std::to_string(s.compression) : std::string()) << "\n";

@@ -32,6 +32,11 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
+std::vector<std::string> scored_systems(bool baselines) {
+  if (!baselines) return {"model"};
+  return {"model", "persistence", "climatology"};
+}
+
 template <typename Accumulator>
 ScoredSystems<Accumulator>::ScoredSystems(bool baselines, const Make& make) : model_(make("model")) {
   if (baselines) {
@@ -51,11 +56,12 @@ void ScoredSystems<Accumulator>::add(int64_t lead, const at::Tensor& truth, cons
 }
 
 template <typename Accumulator>
-std::vector<typename ScoredSystems<Accumulator>::Table> ScoredSystems<Accumulator>::results() const {
-  std::vector<Table> out{model_->result()};
+std::vector<std::vector<typename ScoredSystems<Accumulator>::PerIc>> ScoredSystems<Accumulator>::take_batch() {
+  std::vector<std::vector<PerIc>> out;
+  out.push_back(model_->take_batch());
   if (persistence_) {
-    out.push_back(persistence_->result());
-    out.push_back(climatology_->result());
+    out.push_back(persistence_->take_batch());
+    out.push_back(climatology_->take_batch());
   }
   return out;
 }
@@ -104,20 +110,29 @@ void ExtremesSink::consume(const RolloutBatch& /*batch*/, int64_t lead, const at
   systems_.add(lead, physical(truth), physical(pred), [&] { return physical(initial); });
 }
 
-FieldsSink::FieldsSink(FieldsWriter& writer, const NormStats& stats, c10::Device device, DayCache* climatology)
-    : writer_(writer),
+FieldsSink::FieldsSink(OpenPart open_part, const NormStats& stats, c10::Device device, DayCache* climatology)
+    : open_part_(std::move(open_part)),
       mean_(to_device(stats.mean, device)),
       std_(to_device(stats.std, device)),
-      climatology_(climatology),
-      saved_(at::tensor(writer.layout().channels, at::kLong)) {
-  if (writer_.wants_absolute_values() && climatology_ == nullptr) {
+      climatology_(climatology) {}
+
+void FieldsSink::begin_batch(const RolloutBatch& batch) {
+  writer_.reset();  // an earlier batch's part that was never committed goes first (same name)
+  writer_ = open_part_(batch);
+  if (writer_->wants_absolute_values() && climatology_ == nullptr) {
     throw std::logic_error("FieldsSink: a writer of absolute values needs the climatology");
   }
+  saved_ = at::tensor(writer_->layout().channels, at::kLong);
+}
+
+void FieldsSink::end_batch(const RolloutBatch& /*batch*/) {
+  writer_->commit();
+  writer_.reset();
 }
 
 void FieldsSink::add_climatology(const RolloutBatch& batch, int64_t lead, at::Tensor& frames) {
   // Announce the days of the next saved lead, so that they are read while the model computes.
-  const auto& leads = writer_.layout().leads;
+  const auto& leads = writer_->layout().leads;
   const auto next = std::upper_bound(leads.begin(), leads.end(), lead);
   if (next != leads.end()) {
     for (const int64_t ic : batch.ics) climatology_->prefetch(ic + *next);
@@ -132,50 +147,54 @@ void FieldsSink::add_climatology(const RolloutBatch& batch, int64_t lead, at::Te
 
 void FieldsSink::consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                          const at::Tensor& /*initial*/) {
-  if (!writer_.saves_lead(lead)) return;
+  if (!writer_->saves_lead(lead)) return;
   at::Tensor t = denormalise(truth, mean_, std_).to(at::kFloat).cpu().contiguous();
   at::Tensor p = lead == 0 ? t : denormalise(pred, mean_, std_).to(at::kFloat).cpu().contiguous();
-  if (writer_.wants_absolute_values()) {
+  if (writer_->wants_absolute_values()) {
     add_climatology(batch, lead, t);
     if (lead != 0) add_climatology(batch, lead, p);
   }
+  // The part's IC axis is the batch's ICs.
   for (std::size_t b = 0; b < batch.slots.size(); ++b) {
     const auto i = static_cast<int64_t>(b);
-    writer_.write(batch.slots[b], lead, t[i].data_ptr<float>(), p[i].data_ptr<float>());
+    writer_->write(i, lead, t[i].data_ptr<float>(), p[i].data_ptr<float>());
   }
 }
 
-ProgressSink::ProgressSink(int64_t total_ics, int64_t prediction_length, double interval_seconds)
+ProgressSink::ProgressSink(int64_t total_ics, int64_t prediction_length, int ranks, double interval_seconds)
     : total_ics_(total_ics),
       steps_per_ic_(prediction_length - 1),
+      ranks_(ranks),
       interval_(interval_seconds),
       start_(Clock::now()),
       last_report_(Clock::now()) {}
 
-void ProgressSink::begin_batch(const RolloutBatch& /*batch*/) {}
-
 void ProgressSink::consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& /*truth*/,
                            const at::Tensor& /*pred*/, const at::Tensor& /*initial*/) {
   if (lead == 0) return;
-  ic_days_done_ += static_cast<int64_t>(batch.ics.size());
+  local_days_ += static_cast<int64_t>(batch.ics.size());
   const double since_last = std::chrono::duration<double>(Clock::now() - last_report_).count();
-  if (since_last >= interval_) report(batch, lead, false);
-}
-
-void ProgressSink::end_batch(const RolloutBatch& batch) {
-  ics_done_ += static_cast<int64_t>(batch.ics.size());
-  report(batch, steps_per_ic_, true);
-}
-
-void ProgressSink::report(const RolloutBatch& batch, int64_t lead, bool batch_done) {
-  last_report_ = Clock::now();
-  const double elapsed = std::chrono::duration<double>(last_report_ - start_).count();
-  const double rate = elapsed > 0 ? static_cast<double>(ic_days_done_) / elapsed : 0.0;
-  const double remaining = static_cast<double>(total_ics_ * steps_per_ic_ - ic_days_done_);
-  const double eta = rate > 0 ? remaining / rate : std::nan("");
+  if (since_last < interval_) return;
   const std::string ics = batch.ics.size() == 1 ? std::to_string(batch.ics.front())
                                                  : std::to_string(batch.ics.front()) + "-" +
                                                        std::to_string(batch.ics.back());
+  report(ics, lead, false);
+}
+
+void ProgressSink::finished(int64_t ics_done, const std::string& last) {
+  ics_done_ = ics_done;
+  local_days_ = 0;
+  report(last, steps_per_ic_, true);
+}
+
+void ProgressSink::report(const std::string& ics, int64_t lead, bool batch_done) {
+  last_report_ = Clock::now();
+  const double elapsed = std::chrono::duration<double>(last_report_ - start_).count();
+  // The job's IC-days: exact at the last round, plus this rank's since then times the ranks.
+  const auto days = static_cast<double>(ics_done_ * steps_per_ic_ + local_days_ * ranks_);
+  const double rate = elapsed > 0 ? days / elapsed : 0.0;
+  const double remaining = static_cast<double>(total_ics_ * steps_per_ic_) - days;
+  const double eta = rate > 0 ? std::max(0.0, remaining) / rate : std::nan("");
   spdlog::info("{} IC {} ({}/{} ICs done) | day {}/{} | {:.2f} days/s | elapsed {} | ETA {}",
                batch_done ? "finished" : "running ", ics, ics_done_, total_ics_, lead, steps_per_ic_, rate,
                format_duration(elapsed), format_duration(eta));

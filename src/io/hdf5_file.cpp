@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -303,6 +304,30 @@ void H5File::write(const std::string& name, const std::vector<int64_t>& start, c
   if (H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, data) < 0) {
     throw OutputError(impl.where(name) + ": writing block start " + join_shape(start) + ", count " +
                       join_shape(count) + " failed (disk full?)");
+  }
+}
+
+void H5File::copy_chunk(const H5File& source, const std::string& name, const std::vector<int64_t>& from,
+                        const std::vector<int64_t>& to) {
+  Hdf5Lock lock;
+  const Impl& in = open_impl(source.impl_);
+  const Impl& out = open_impl(impl_);
+  const Handle src = in.open_dataset_for_reading(name);
+  if (!is_dataset(out.file.get(), name)) throw OutputError(out.path + ": no dataset '" + name + "' to write to");
+  const Handle dst(H5Dopen2(out.file.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  std::vector<hsize_t> offset_in(from.begin(), from.end());
+  std::vector<hsize_t> offset_out(to.begin(), to.end());
+  hsize_t bytes = 0;
+  if (H5Dget_chunk_storage_size(src.get(), offset_in.data(), &bytes) < 0 || bytes == 0) {
+    throw InputError(in.where(name) + ": no stored chunk at " + join_shape(from));
+  }
+  std::vector<unsigned char> buffer(static_cast<std::size_t>(bytes));
+  uint32_t filters = 0;
+  if (H5Dread_chunk(src.get(), H5P_DEFAULT, offset_in.data(), &filters, buffer.data()) < 0) {
+    throw InputError(in.where(name) + ": cannot read the chunk at " + join_shape(from));
+  }
+  if (H5Dwrite_chunk(dst.get(), H5P_DEFAULT, filters, offset_out.data(), buffer.size(), buffer.data()) < 0) {
+    throw OutputError(out.where(name) + ": writing the chunk at " + join_shape(to) + " failed (disk full?)");
   }
 }
 

@@ -155,6 +155,42 @@ NetcdfFile NetcdfFile::create(const std::string& path, NetcdfFormat format) {
   return NetcdfFile(std::move(impl));
 }
 
+NetcdfFile NetcdfFile::open_read(const std::string& path, NetcdfFormat format) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->format = format;
+  const std::string target = format == NetcdfFormat::kZarr ? zarr_url(path) : path;
+  Hdf5Lock lock;
+  const int status = nc_open(target.c_str(), NC_NOWRITE, &impl->id);
+  if (status != NC_NOERR) throw InputError(path + ": cannot open: " + nc_strerror(status));
+  return NetcdfFile(std::move(impl));
+}
+
+int64_t NetcdfFile::dimension_length(const std::string& name) const {
+  const Impl& f = open_impl(impl_);
+  Hdf5Lock lock;
+  int id = -1;
+  std::size_t length = 0;
+  if (nc_inq_dimid(f.id, name.c_str(), &id) != NC_NOERR || nc_inq_dimlen(f.id, id, &length) != NC_NOERR) {
+    throw InputError(f.path + ": no dimension '" + name + "'");
+  }
+  return static_cast<int64_t>(length);
+}
+
+void NetcdfFile::read(const std::string& variable, const std::vector<int64_t>& start, const std::vector<int64_t>& count,
+                      float* out) const {
+  const Impl& f = open_impl(impl_);
+  const std::vector<std::size_t> s = to_size(start);
+  const std::vector<std::size_t> c = to_size(count);
+  Hdf5Lock lock;
+  int id = -1;
+  int status = nc_inq_varid(f.id, variable.c_str(), &id);
+  if (status == NC_NOERR) status = nc_get_vara_float(f.id, id, s.data(), c.data(), out);
+  if (status != NC_NOERR) {
+    throw InputError(f.path + ": cannot read a block of '" + variable + "': " + nc_strerror(status));
+  }
+}
+
 const std::string& NetcdfFile::path() const { return open_impl(impl_).path; }
 NetcdfFormat NetcdfFile::format() const { return open_impl(impl_).format; }
 bool NetcdfFile::compression_applied() const { return open_impl(impl_).compression_applied; }

@@ -149,6 +149,22 @@ double peak_resident_gib() {
   return 0.0;
 }
 
+std::string device_for_local_rank(const std::string& request, int local_rank, int local_ranks) {
+  const std::string req = request.empty() ? "auto" : request;
+  if (req != "auto" && req != "cuda") return req;
+  const int count = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (count == 0) return req;
+  if (local_ranks > count && local_rank == 0) {
+    spdlog::warn("{} ranks on this node share {} CUDA device(s)", local_ranks, count);
+  }
+  return "cuda:" + std::to_string(local_rank % count);
+}
+
+int threads_for_local_rank(int requested, int local_ranks) {
+  if (requested > 0) return requested;
+  return std::max(1, hardware_threads() / std::max(1, local_ranks));
+}
+
 c10::Device select_device(const std::string& request) {
   const std::string req = request.empty() ? "auto" : request;
   if (req == "auto") {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <utility>
 
 #include <ATen/ATen.h>
 
@@ -55,46 +57,44 @@ int64_t MetricsTable::variable_column(const std::string& name) const {
   return -1;
 }
 
-MetricsAccumulator::MetricsAccumulator(std::string system, std::vector<std::string> variables,
-                                       std::vector<double> channel_std, int64_t max_lead, const at::Tensor& weights)
-    : system_(std::move(system)),
-      variables_(std::move(variables)),
-      channel_std_(std::move(channel_std)),
-      weights_(weights.to(at::kDouble)),
-      count_(static_cast<std::size_t>(max_lead + 1), 0) {
-  const auto opts = weights_.options();
-  const int64_t c = weights_.size(0);
-  sum_mse_ = at::zeros({max_lead + 1, c}, opts);
-  sum_acc_ = at::zeros({max_lead + 1, c}, opts);
-}
-
-void MetricsAccumulator::add(int64_t lead, const at::Tensor& p, const at::Tensor& t) {
-  const WeightedSums s = weighted_sums(p, t, weights_);
-  sum_mse_[lead].add_(field_mse(s).sum(0));
-  sum_acc_[lead].add_(field_acc(s).sum(0));
-  count_[static_cast<std::size_t>(lead)] += p.size(0);
-}
-
-MetricsTable MetricsAccumulator::result() const {
+MetricsTable metrics_table(std::string system, std::vector<std::string> variables, std::vector<double> channel_std,
+                           const std::vector<const IcMetrics*>& ics) {
   MetricsTable table;
-  table.system = system_;
-  table.variables = variables_;
-  table.channel_std = channel_std_;
-  const at::Tensor mse_host = sum_mse_.cpu().contiguous();
-  const at::Tensor acc_host = sum_acc_.cpu().contiguous();
-  const auto mse = mse_host.accessor<double, 2>();
-  const auto acc = acc_host.accessor<double, 2>();
-  const int64_t c = mse_host.size(1);
-  for (std::size_t lead = 0; lead < count_.size(); ++lead) {
-    const int64_t n = count_[lead];
+  table.system = std::move(system);
+  table.variables = std::move(variables);
+  table.channel_std = std::move(channel_std);
+  if (ics.empty()) return table;
+  const int64_t c = ics.front()->channels;
+  const std::size_t leads = ics.front()->fields.size();
+  if (c != static_cast<int64_t>(table.variables.size()) || c != static_cast<int64_t>(table.channel_std.size())) {
+    throw std::invalid_argument("metrics_table: " + std::to_string(c) + " channels for " +
+                                std::to_string(table.variables.size()) + " variables");
+  }
+  const auto row = static_cast<std::size_t>(c);
+  for (const IcMetrics* ic : ics) {
+    if (ic->channels != c || ic->fields.size() != leads || ic->mse.size() != leads * row || ic->acc.size() != leads * row) {
+      throw std::invalid_argument("metrics_table: initial conditions of different shapes");
+    }
+  }
+  for (std::size_t lead = 0; lead < leads; ++lead) {
+    int64_t n = 0;
+    std::vector<double> mse(row, 0.0);
+    std::vector<double> acc(row, 0.0);
+    // In the order given: the sum is the same for any batching or number of processes.
+    for (const IcMetrics* ic : ics) {
+      n += ic->fields[lead];
+      for (std::size_t ch = 0; ch < row; ++ch) {
+        mse[ch] += ic->mse[lead * row + ch];
+        acc[ch] += ic->acc[lead * row + ch];
+      }
+    }
     if (n == 0) continue;
     std::vector<double> rmse_row, nrmse_row, acc_row;
     double nrmse_sum = 0.0, acc_sum = 0.0;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const auto li = static_cast<int64_t>(lead);
-      const double rmse = std::sqrt(mse[li][ch] / static_cast<double>(n));
-      const double a = acc[li][ch] / static_cast<double>(n);
-      const double nr = rmse / channel_std_[static_cast<std::size_t>(ch)];
+    for (std::size_t ch = 0; ch < row; ++ch) {
+      const double rmse = std::sqrt(mse[ch] / static_cast<double>(n));
+      const double a = acc[ch] / static_cast<double>(n);
+      const double nr = rmse / table.channel_std[ch];
       rmse_row.push_back(rmse);
       nrmse_row.push_back(nr);
       acc_row.push_back(a);
@@ -110,6 +110,52 @@ MetricsTable MetricsAccumulator::result() const {
     table.mean_acc.push_back(acc_sum / static_cast<double>(c));
   }
   return table;
+}
+
+MetricsAccumulator::MetricsAccumulator(std::string system, std::vector<std::string> variables,
+                                       std::vector<double> channel_std, int64_t max_lead, const at::Tensor& weights)
+    : system_(std::move(system)),
+      variables_(std::move(variables)),
+      channel_std_(std::move(channel_std)),
+      max_lead_(max_lead),
+      weights_(weights.to(at::kDouble)) {}
+
+void MetricsAccumulator::add(int64_t lead, const at::Tensor& p, const at::Tensor& t) {
+  const WeightedSums s = weighted_sums(p, t, weights_);
+  const int64_t b = p.size(0);
+  const int64_t have = batch_mse_.defined() ? batch_mse_.size(0) : 0;
+  if (have < b) {
+    // The first add() of a batch sizes it (a later, larger one widens it).
+    const at::Tensor more = at::zeros({b - have, max_lead_ + 1, weights_.size(0)}, weights_.options());
+    batch_mse_ = have == 0 ? more : at::cat({batch_mse_, more}, 0);
+    batch_acc_ = have == 0 ? more.clone() : at::cat({batch_acc_, more}, 0);
+    batch_fields_.resize(static_cast<std::size_t>(b), std::vector<int64_t>(static_cast<std::size_t>(max_lead_ + 1), 0));
+  }
+  batch_mse_.select(1, lead).narrow(0, 0, b).add_(field_mse(s));
+  batch_acc_.select(1, lead).narrow(0, 0, b).add_(field_acc(s));
+  for (int64_t i = 0; i < b; ++i) ++batch_fields_[static_cast<std::size_t>(i)][static_cast<std::size_t>(lead)];
+}
+
+std::vector<IcMetrics> MetricsAccumulator::take_batch() {
+  std::vector<IcMetrics> out;
+  if (!batch_mse_.defined()) return out;
+  const at::Tensor mse = batch_mse_.cpu().contiguous();
+  const at::Tensor acc = batch_acc_.cpu().contiguous();
+  const int64_t per_ic = mse.size(1) * mse.size(2);
+  for (int64_t i = 0; i < mse.size(0); ++i) {
+    IcMetrics ic;
+    ic.channels = mse.size(2);
+    const double* m = mse.data_ptr<double>() + i * per_ic;
+    const double* a = acc.data_ptr<double>() + i * per_ic;
+    ic.mse.assign(m, m + per_ic);
+    ic.acc.assign(a, a + per_ic);
+    ic.fields = std::move(batch_fields_[static_cast<std::size_t>(i)]);
+    out.push_back(std::move(ic));
+  }
+  batch_mse_ = at::Tensor();
+  batch_acc_ = at::Tensor();
+  batch_fields_.clear();
+  return out;
 }
 
 }  // namespace neuralom

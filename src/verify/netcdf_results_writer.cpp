@@ -193,6 +193,45 @@ void NetcdfResultsWriter::write(int64_t ic_slot, int64_t lead, const float* trut
   if (options_.save_truth) write_variables("truth_", ic_slot, slot, truth);
 }
 
+void NetcdfResultsWriter::append_part(const std::string& part, int64_t first_slot) {
+  if (!file_) throw OutputError(pending_->final_path() + ": append_part() after commit()");
+  const NetcdfFile in = NetcdfFile::open_read(part, options_.format);
+  const int64_t n = in.dimension_length("time");
+  const auto n_lead = static_cast<int64_t>(layout_.leads.size());
+  const auto n_depth = static_cast<int64_t>(cf_.depths.size());
+  if (n < 1 || first_slot < 0 || first_slot + n > static_cast<int64_t>(layout_.ics.size()) ||
+      in.dimension_length("lead") != n_lead || in.dimension_length("latitude") != layout_.height ||
+      in.dimension_length("longitude") != layout_.width || (n_depth > 0 && in.dimension_length("depth") != n_depth)) {
+    throw InputError(part + ": its dimensions do not fit slots " + std::to_string(first_slot) + ".. of " +
+                     pending_->final_path());
+  }
+  std::vector<std::string> prefixes{""};
+  if (options_.save_truth) prefixes.emplace_back("truth_");
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t slot = 0; slot < n_lead; ++slot) {
+      for (const auto& prefix : prefixes) {
+        for (const std::size_t v : cf_.variables) {
+          const CfVariable& var = cf_ocean_variables()[v];
+          std::vector<int64_t> from{i, slot};
+          std::vector<int64_t> to{first_slot + i, slot};
+          std::vector<int64_t> count{1, 1};
+          if (var.has_depth) {
+            from.push_back(0);
+            to.push_back(0);
+            count.push_back(n_depth);
+          }
+          from.insert(from.end(), {0, 0});
+          to.insert(to.end(), {0, 0});
+          count.insert(count.end(), {layout_.height, layout_.width});
+          in.read(prefix + var.name, from, count, block_.data());
+          file_->write(prefix + var.name, to, count, block_.data());
+        }
+      }
+      ledger_.mark_written(pending_->final_path(), first_slot + i, layout_.leads[to_index(slot)]);
+    }
+  }
+}
+
 void NetcdfResultsWriter::commit() {
   if (!file_) throw OutputError(pending_->final_path() + ": commit() called twice");
   ledger_.check_complete(pending_->final_path());

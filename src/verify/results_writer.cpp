@@ -77,6 +77,35 @@ void ResultsWriter::write(int64_t ic_slot, int64_t lead, const float* truth, con
   file_->write(kPredicted, start, count, saved_channels(layout_, frame_buffer_, pred));
 }
 
+void ResultsWriter::append_part(const std::string& part, int64_t first_slot) {
+  if (!file_) throw OutputError(pending_->final_path() + ": append_part() after commit()");
+  const H5File in = H5File::open_read(part);
+  const auto n_lead = static_cast<int64_t>(layout_.leads.size());
+  const auto n_channel = static_cast<int64_t>(layout_.channels.size());
+  const H5DatasetInfo info = in.dataset_info(kPredicted);
+  const int64_t n = info.shape.empty() ? 0 : info.shape.front();
+  const std::vector<int64_t> expected{n, n_lead, n_channel, layout_.height, layout_.width};
+  for (const char* name : {kTruth, kPredicted}) {
+    const H5DatasetInfo d = in.dataset_info(name);
+    if (d.shape != expected || n < 1 || first_slot < 0 || first_slot + n > static_cast<int64_t>(layout_.ics.size())) {
+      throw InputError(part + ": dataset '" + name + "' has shape " + d.shape_string() + ", which does not fit slots " +
+                       std::to_string(first_slot) + ".. of " + pending_->final_path() + " (frames [" +
+                       std::to_string(n_lead) + ", " + std::to_string(n_channel) + ", " +
+                       std::to_string(layout_.height) + ", " + std::to_string(layout_.width) + "])");
+    }
+  }
+  // One (IC, lead) frame is one chunk in both files (same writer, same layout): its stored bytes
+  // are copied as they are, so a compressed part is not decompressed and compressed again.
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t slot = 0; slot < n_lead; ++slot) {
+      for (const char* name : {kTruth, kPredicted}) {
+        file_->copy_chunk(in, name, {i, slot, 0, 0, 0}, {first_slot + i, slot, 0, 0, 0});
+      }
+      ledger_.mark_written(pending_->final_path(), first_slot + i, layout_.leads[to_index(slot)]);
+    }
+  }
+}
+
 void ResultsWriter::commit() {
   if (!file_) throw OutputError(pending_->final_path() + ": commit() called twice");
   ledger_.check_complete(pending_->final_path());

@@ -77,3 +77,65 @@ def data_copy(tmp_path):
     target = tmp_path / "data"
     shutil.copytree(GOLDEN / "ocean_small" / "data", target)
     return target
+
+
+# --- comparing two runs' outputs (shards, MPI, resume) ------------------------------------------
+
+def read_fields(directory: Path):
+    """Every array of the run's fields file, by name: ground_truth/predicted of results_*.h5, or the
+    variables of results_*.nc (NaN on land kept)."""
+    for path in sorted(directory.glob("results_*.h5")):
+        import h5py
+        with h5py.File(path, "r") as f:
+            return {name: f[name][...] for name in ("ground_truth", "predicted")}
+    for path in sorted(directory.glob("results_*.nc")):
+        import netCDF4
+        with netCDF4.Dataset(path) as f:
+            f.set_auto_mask(False)
+            return {name: f[name][...] for name in f.variables}
+    raise AssertionError(f"no fields file in {directory}: {sorted(p.name for p in directory.iterdir())}")
+
+
+def fields_identical(a: Path, b: Path) -> bool:
+    fa, fb = read_fields(a), read_fields(b)
+    assert sorted(fa) == sorted(fb)
+    import numpy as np
+    return all(fa[k].shape == fb[k].shape and np.array_equal(fa[k], fb[k], equal_nan=True) for k in fa)
+
+
+def max_relative_difference(a: Path, b: Path, names=("metrics.csv", "extremes.csv")) -> float:
+    """The largest relative difference between the numbers of two runs' CSV outputs; non-numbers must
+    be equal, NaN equals NaN."""
+    import csv
+    import math
+    worst = 0.0
+    for name in names:
+        if not (a / name).exists():
+            assert not (b / name).exists(), name
+            continue
+        with open(a / name, newline="") as fa, open(b / name, newline="") as fb:
+            rows_a, rows_b = list(csv.DictReader(fa)), list(csv.DictReader(fb))
+        assert len(rows_a) == len(rows_b) > 0, name
+        for ra, rb in zip(rows_a, rows_b):
+            assert ra.keys() == rb.keys()
+            for key in ra:
+                try:
+                    x, y = float(ra[key]), float(rb[key])
+                except ValueError:
+                    assert ra[key] == rb[key], (name, key, ra[key], rb[key])
+                    continue
+                if math.isnan(x) or math.isnan(y):
+                    assert math.isnan(x) and math.isnan(y), (name, key, x, y)
+                elif x != y:
+                    worst = max(worst, abs(x - y) / max(abs(x), abs(y)))
+    return worst
+
+
+def assert_same_outputs(expected: Path, actual: Path, label: str) -> None:
+    """The fields of two runs are bit-identical and their scores agree to 1e-12 relative; prints
+    the numbers (pytest -s) for the record."""
+    identical = fields_identical(expected, actual)
+    worst = max_relative_difference(expected, actual)
+    print(f"{label}: fields bit-identical: {identical}, max relative metric difference {worst:.3e}")
+    assert identical
+    assert worst <= 1e-12

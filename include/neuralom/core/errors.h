@@ -22,6 +22,8 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
   /// The exit code the CLI uses for this error.
   virtual int exit_code() const noexcept { return kExitBadInput; }
+  /// False where another process prints this error (the ranks of an MPI run other than rank 0).
+  virtual bool print_here() const noexcept { return true; }
 };
 
 /// Bad command line or configuration file.
@@ -52,6 +54,32 @@ class NumericalError : public Error {
 class OutputError : public Error {
  public:
   using Error::Error;
+};
+
+/// SIGINT or SIGTERM asked the run to stop (core/interrupt.h). The exit code is 128 + the signal
+/// number, as a shell reports a process ended by that signal (130 for SIGINT, 143 for SIGTERM).
+class Interrupted : public Error {
+ public:
+  Interrupted(const std::string& message, int signal_number) : Error(message), signal_(signal_number) {}
+  int exit_code() const noexcept override { return 128 + signal_; }
+  int signal_number() const noexcept { return signal_; }
+
+ private:
+  int signal_;
+};
+
+/// The error of one rank of an MPI run, raised on every rank so that all of them stop together
+/// (core/mpi_context.h). It carries the failing rank's message and exit code; only rank 0 prints it.
+class PeerError : public Error {
+ public:
+  PeerError(const std::string& message, int exit_code, bool print_here)
+      : Error(message), exit_code_(exit_code), print_here_(print_here) {}
+  int exit_code() const noexcept override { return exit_code_; }
+  bool print_here() const noexcept override { return print_here_; }
+
+ private:
+  int exit_code_;
+  bool print_here_;
 };
 
 }  // namespace neuralom

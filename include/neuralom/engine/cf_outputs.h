@@ -21,15 +21,21 @@ namespace neuralom {
 /// of each checkpoint), references, history, the engine version, the mode and the data files.
 std::vector<std::pair<std::string, std::string>> cf_global_attributes(const RunPlan& plan);
 
-/// The fields file of a run and what feeds it.
-struct FieldsOutput {
-  std::unique_ptr<FieldsWriter> writer;
-  std::unique_ptr<DayCache> climatology;  ///< climatology days of the saved channels, when absolute values are written
-};
+/// Creates a fields writer of the plan's format (results_*.h5, .nc or .zarr under a .partial name)
+/// at `path` for the initial conditions `ics`: the plan's whole list for the run's fields file, one
+/// batch's for a part. `ocean_mask`: bool `[C, H, W]` of the output channels. Throws ConfigError,
+/// OutputError.
+std::unique_ptr<FieldsWriter> open_fields_writer(const RunPlan& plan, const at::Tensor& ocean_mask,
+                                                 const std::string& path, std::vector<int64_t> ics);
 
-/// Creates the plan's fields writer (results_*.h5, .nc or .zarr under a .partial name).
-/// `ocean_mask`: bool `[C, H, W]` of the output channels. Throws ConfigError, OutputError.
-FieldsOutput open_fields_output(const RunPlan& plan, const at::Tensor& ocean_mask,
-                                std::shared_ptr<const Climatology> climatology);
+/// The file-name extension of the plan's fields file: ".h5", ".nc" or ".zarr".
+std::string fields_extension(const RunPlan& plan);
+
+/// True if the plan's fields file holds absolute values (CF formats without --anomalies).
+bool fields_want_absolute_values(const RunPlan& plan);
+
+/// The climatology days of the saved channels, `[saved, H, W]` per valid day, that absolute values
+/// need (FieldsSink); null when the fields hold anomalies.
+std::unique_ptr<DayCache> open_saved_climatology(const RunPlan& plan, std::shared_ptr<const Climatology> climatology);
 
 }  // namespace neuralom

@@ -6,6 +6,9 @@
 #include <future>
 #include <map>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "neuralom/engine/run_plan.h"
 #include "neuralom/engine/runner.h"
@@ -15,22 +18,40 @@ namespace neuralom {
 /// The current UTC time as run.json and the NetCDF history record it: "2026-11-30T18:03:17Z".
 std::string utc_timestamp();
 
+/// One input file of a run and what it is ("stage 1 model", "ocean data", "land mask", ...).
+struct RunInput {
+  std::string role;
+  std::string path;
+  bool is_model = false;  ///< models are always hashed; data files unless --no-data-hash
+};
+
+/// The model and data files a plan reads, models first.
+std::vector<RunInput> run_inputs(const RunPlan& plan);
+
 class RunProvenance {
  public:
   /// Starts hashing the plan's model files, and its data files unless `hash_data` is off, on
-  /// background threads, so that the digests are ready when the run ends. `plan` must outlive this.
-  explicit RunProvenance(const RunPlan& plan);
+  /// background threads, so that the digests are ready when the run ends. Files in `known` (path →
+  /// digest, e.g. from a journal) are not hashed again. `plan` must outlive this.
+  explicit RunProvenance(const RunPlan& plan, const std::map<std::string, std::string>& known = {});
   ~RunProvenance();  ///< waits for hashing still under way
   RunProvenance(const RunProvenance&) = delete;
   RunProvenance& operator=(const RunProvenance&) = delete;
 
+  /// The digest of one of the hashed files, waiting for it; "" if it is not hashed. Throws
+  /// InputError if it cannot be read.
+  std::string digest(const std::string& path) const;
+  /// The digests computed so far (path → hex), without waiting. Never throws.
+  std::map<std::string, std::string> ready_digests() const;
+
   /// Writes run.json to `path` atomically (a file that cannot be hashed is recorded as
-  /// "unavailable: <reason>"). `report.files` are listed as the run's outputs. Throws OutputError.
-  void write(const std::string& path, const RunReport& report);
+  /// "unavailable: <reason>"). `report.files` are listed as the run's outputs; `extra` entries are
+  /// added at the top level (e.g. how the run was split). Throws OutputError.
+  void write(const std::string& path, const RunReport& report, const nlohmann::ordered_json* extra = nullptr);
 
  private:
   const RunPlan& plan_;
-  std::map<std::string, std::future<std::string>> hashes_;  // path -> hex digest
+  std::map<std::string, std::shared_future<std::string>> hashes_;  // path -> hex digest
 };
 
 }  // namespace neuralom

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct RolloutOptions {
   int64_t batch = 1;
   int64_t prefetch_steps = 2;      ///< days read ahead per IC
   bool warn_on_nonfinite = false;  ///< log instead of failing on NaN/Inf in a prediction
+  /// Called after each day-step (and before the first) with the batch and the lead just computed;
+  /// may throw to stop the run there (engine/runner: SIGINT/SIGTERM).
+  std::function<void(const RolloutBatch& batch, int64_t lead)> between_steps;
 };
 
 struct RolloutStats {
@@ -68,6 +72,13 @@ class Rollout {
   /// Runs every batch. Must be called under c10::InferenceMode. Rethrows input, model and
   /// numerical errors.
   RolloutStats run();
+
+  /// Runs one batch: slots `slots` of the options' IC list (engine/ic_partition.h). Must be called
+  /// under c10::InferenceMode. Returns its timings; rethrows as run() does.
+  RolloutStats run_batch(const RolloutBatch& batch);
+
+  /// The batch of slots [begin, end) of `ics`.
+  static RolloutBatch batch_of(const std::vector<int64_t>& ics, int64_t begin, int64_t end);
 
  private:
   at::Tensor upload_days(const std::vector<int64_t>& days);

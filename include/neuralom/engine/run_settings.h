@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "neuralom/data/grid_coordinates.h"
+#include "neuralom/engine/ic_partition.h"
 #include "neuralom/verify/extremes.h"
 
 namespace neuralom {
@@ -80,6 +81,11 @@ struct RunSettings {
   std::string extreme_thresholds;          ///< threshold file; empty = quantiles of the verification truth
   bool overwrite = false;                  ///< replace outputs of an earlier run
   bool hash_data = true;                   ///< record SHA-256 of data files in run.json
+
+  // Interruption and scale-out (engine/journal.h, engine/ic_partition.h).
+  bool resume = false;                     ///< continue the run journaled in output_dir
+  ShardSpec shard;                         ///< run only this part of the batches (--shard K/N)
+  std::string resume_command;              ///< the command line that continues this run (for messages)
 
   // Execution.
   int64_t batch = 1;

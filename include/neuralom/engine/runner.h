@@ -1,12 +1,22 @@
 // Executes a validated run plan: loads the models, mask and statistics, wires the reader, cache,
-// forcing, rollout and sinks together, and writes metrics.csv, metrics.json, run.json
-// (provenance.h) and (optionally) the fields file. This is the whole of `neuralom simulate` / `neuralom forecast`
-// after argument parsing.
+// forcing, rollout and sinks together, runs the batches of initial conditions this process has to
+// run, journals each (engine/journal.h), and writes metrics.csv, metrics.json, run.json
+// (provenance.h) and (optionally) the fields file from the journaled batches (engine/merge.h). This
+// is the whole of `neuralom simulate` / `neuralom forecast` after argument parsing.
+//
+// In an MPI job (core/mpi_context.h) rank 0 opens the journal, decides which batches remain
+// (all of them, those of a --shard, those a --resume finds unfinished) and computes the extreme
+// thresholds; every rank runs a contiguous block of the remaining batches (engine/ic_partition.h),
+// reading only the days its ICs need and writing its fields parts and batch records into the
+// shared journal; after each round of batches the ranks agree on errors and progress; rank 0
+// gathers the records over MPI and writes the final outputs. A shard stops at its journal, which
+// `neuralom merge` combines with the others'.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "neuralom/core/mpi_context.h"
 #include "neuralom/engine/rollout.h"
 #include "neuralom/engine/run_plan.h"
 #include "neuralom/verify/extremes.h"
@@ -29,8 +39,14 @@ struct ExecuteOptions {
   bool time_stages = false;  ///< time each stage separately (synchronises the device; benchmarks)
 };
 
-/// Runs the plan. Throws the library's errors; on failure no output looks complete (outputs are
-/// renamed into place only at the end).
+/// Runs the plan as one rank of `team` (every rank calls it with the same plan). Throws the
+/// library's errors — in a job of several ranks a PeerError on every rank when any fails —;
+/// Interrupted on SIGINT/SIGTERM, after the current day-step, with the command that resumes the
+/// run. On failure no output looks complete (outputs are renamed into place only at the end) and
+/// the journal keeps every finished batch. The report is complete on rank 0 only.
+RunReport execute_run(const RunPlan& plan, const ExecuteOptions& options, MpiContext& team);
+
+/// Runs the plan in this process alone.
 RunReport execute_run(const RunPlan& plan, const ExecuteOptions& options = {});
 
 }  // namespace neuralom

@@ -20,21 +20,26 @@
 
 namespace neuralom {
 
-/// The model and, optionally, the persistence (initial state held) and climatology (zero anomaly)
-/// baselines, each scored by an accumulator of one kind (MetricsAccumulator, ExtremesAccumulator:
-/// the instantiations in sinks.cpp).
+/// The scored systems, in this order: the model, then with baselines persistence (the initial
+/// state held) and climatology (zero anomaly).
+std::vector<std::string> scored_systems(bool baselines);
+
+/// The model and, optionally, the persistence and climatology baselines, each scored by an
+/// accumulator of one kind (MetricsAccumulator, ExtremesAccumulator: the instantiations in
+/// sinks.cpp).
 template <typename Accumulator>
 class ScoredSystems {
  public:
   using Make = std::function<std::unique_ptr<Accumulator>(const std::string& system)>;
-  using Table = decltype(std::declval<const Accumulator&>().result());
+  /// What the accumulator keeps per IC (IcMetrics, IcContingency).
+  using PerIc = typename decltype(std::declval<Accumulator&>().take_batch())::value_type;
 
   ScoredSystems(bool baselines, const Make& make);
   /// `truth`, `pred` and the batch's `initial` state (computed only for the baselines) in the
   /// accumulators' units.
   void add(int64_t lead, const at::Tensor& truth, const at::Tensor& pred, const std::function<at::Tensor()>& initial);
-  /// Model first, then the baselines if enabled.
-  std::vector<Table> results() const;
+  /// The current batch's per-IC scores, `[system][IC of the batch]`, systems as scored_systems().
+  std::vector<std::vector<PerIc>> take_batch();
 
  private:
   std::unique_ptr<Accumulator> model_;
@@ -51,8 +56,8 @@ class MetricsSink : public RolloutSink {
               int64_t max_lead, bool baselines, c10::Device device);
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
-  /// Model first, then the baselines if enabled.
-  std::vector<MetricsTable> results() const { return systems_.results(); }
+  /// The current batch's per-IC scores, `[system][IC of the batch]`.
+  std::vector<std::vector<IcMetrics>> take_batch() { return systems_.take_batch(); }
 
  private:
   at::Tensor mean_;  // [C] float64, device
@@ -69,8 +74,8 @@ class ExtremesSink : public RolloutSink {
                bool baselines, c10::Device device);
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
-  /// Model first, then the baselines if enabled.
-  std::vector<ExtremesTable> results() const { return systems_.results(); }
+  /// The current batch's per-IC counts, `[system][IC of the batch]`.
+  std::vector<std::vector<IcContingency>> take_batch() { return systems_.take_batch(); }
 
  private:
   at::Tensor mean_;
@@ -79,23 +84,31 @@ class ExtremesSink : public RolloutSink {
 };
 
 /// De-normalises truth and prediction (float64 arithmetic, stored float32, as the reference) and
-/// hands them to a FieldsWriter. For a writer that wants absolute values, the climatology of each
-/// frame's valid day (IC + lead) is added to the saved channels: float32(anomaly + climatology),
-/// summed in float64.
+/// hands them to a FieldsWriter opened for each batch: the batch's fields part, whose IC axis is
+/// the batch's ICs, committed when the batch ends (engine/merge.h concatenates the parts). For a
+/// writer that wants absolute values, the climatology of each frame's valid day (IC + lead) is
+/// added to the saved channels: float32(anomaly + climatology), summed in float64.
 class FieldsSink : public RolloutSink {
  public:
-  /// `climatology`: days of the climatology of the writer's saved channels, `[saved, H, W]`
-  /// (data/fields.h Climatology::read_channels); required when writer.wants_absolute_values().
-  FieldsSink(FieldsWriter& writer, const NormStats& stats, c10::Device device, DayCache* climatology = nullptr);
+  using OpenPart = std::function<std::unique_ptr<FieldsWriter>(const RolloutBatch& batch)>;
+
+  /// `open_part`: creates the writer of a batch's part. `climatology`: days of the climatology of
+  /// the saved channels, `[saved, H, W]` (data/fields.h Climatology::read_channels); required when
+  /// the writers want absolute values.
+  FieldsSink(OpenPart open_part, const NormStats& stats, c10::Device device, DayCache* climatology = nullptr);
+  void begin_batch(const RolloutBatch& batch) override;
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
+  /// Commits the batch's part (renamed into place).
+  void end_batch(const RolloutBatch& batch) override;
 
  private:
   /// Adds the climatology of `batch`'s valid days at `lead` to the saved channels of `frames`
   /// (float32 `[B, C, H, W]`, CPU), in place.
   void add_climatology(const RolloutBatch& batch, int64_t lead, at::Tensor& frames);
 
-  FieldsWriter& writer_;
+  OpenPart open_part_;
+  std::unique_ptr<FieldsWriter> writer_;
   at::Tensor mean_;
   at::Tensor std_;
   DayCache* climatology_;
@@ -103,23 +116,27 @@ class FieldsSink : public RolloutSink {
 };
 
 /// Progress lines on stderr: ICs done, lead day, simulated days per second, ETA. At most one line
-/// every `interval_seconds`, plus one per finished batch.
+/// every `interval_seconds`, plus one per finished round of batches. In a job of several ranks, the
+/// counts are the whole job's: exact after each round (finished()), and in between estimated as
+/// this rank's progress times the number of ranks.
 class ProgressSink : public RolloutSink {
  public:
-  ProgressSink(int64_t total_ics, int64_t prediction_length, double interval_seconds = 5.0);
-  void begin_batch(const RolloutBatch& batch) override;
+  /// `total_ics`: the ICs this job runs (all ranks); `ranks`: the processes running them.
+  ProgressSink(int64_t total_ics, int64_t prediction_length, int ranks = 1, double interval_seconds = 5.0);
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
-  void end_batch(const RolloutBatch& batch) override;
+  /// After a round of batches: `ics_done` ICs of the job are finished; `last` describes the ICs.
+  void finished(int64_t ics_done, const std::string& last);
 
  private:
-  void report(const RolloutBatch& batch, int64_t lead, bool batch_done);
+  void report(const std::string& ics, int64_t lead, bool batch_done);
   using Clock = std::chrono::steady_clock;
   int64_t total_ics_;
   int64_t steps_per_ic_;
+  int ranks_;
   double interval_;
-  int64_t ics_done_ = 0;
-  int64_t ic_days_done_ = 0;
+  int64_t ics_done_ = 0;         // the job's, after the last round
+  int64_t local_days_ = 0;       // this rank's IC-days since the last round
   Clock::time_point start_;
   Clock::time_point last_report_;
 };

@@ -61,6 +61,14 @@ class H5File {
   void write(const std::string& name, const std::vector<int64_t>& start,
              const std::vector<int64_t>& count, const float* data);
 
+  /// Copies one stored chunk of dataset `name` — its bytes as stored, compressed or not — from
+  /// `source` (chunk at element offset `from`) to this file's dataset `name` (chunk at `to`).
+  /// Both datasets must have the same chunk shape, element type and filters (two files written by
+  /// the same writer): the data is then copied exactly, without decompressing and compressing it
+  /// again. Throws InputError (source), OutputError (this file).
+  void copy_chunk(const H5File& source, const std::string& name, const std::vector<int64_t>& from,
+                  const std::vector<int64_t>& to);
+
   /// Attributes on a dataset ("" = the root group). Throws OutputError.
   void write_attribute(const std::string& object, const std::string& key, const std::string& value);
   void write_attribute(const std::string& object, const std::string& key, const std::vector<int64_t>& value);

@@ -4,7 +4,7 @@
 // netCDF-4 is HDF5 underneath, and the HDF5 library is not built thread-safe on most systems: every
 // call into netCDF made here holds the same process-wide lock as io/hdf5_file (the engine reads its
 // inputs through HDF5 on a prefetch thread while it writes outputs). Failures become OutputError
-// naming the file, the variable or attribute, and netCDF's own message.
+// naming the file, the variable or attribute, and netCDF's own message (InputError when reading).
 #pragma once
 
 #include <cstddef>
@@ -43,6 +43,9 @@ class NetcdfFile {
   /// Creates (replaces) `path`: a file for kNetcdf4, a directory for kZarr. Throws OutputError,
   /// ConfigError for kZarr when netcdf_zarr_available() is false.
   static NetcdfFile create(const std::string& path, NetcdfFormat format);
+
+  /// Opens an existing file (or Zarr store) read-only. Throws InputError.
+  static NetcdfFile open_read(const std::string& path, NetcdfFormat format);
 
   NetcdfFile(NetcdfFile&&) noexcept;
   NetcdfFile& operator=(NetcdfFile&&) noexcept;
@@ -84,6 +87,12 @@ class NetcdfFile {
              const int32_t* data);
   /// A whole one-dimensional string variable.
   void write(const std::string& variable, const std::vector<std::string>& values);
+
+  /// The length of a dimension. Throws InputError if there is none of that name.
+  int64_t dimension_length(const std::string& name) const;
+  /// Reads the block [start, start + count) of a float variable into `out` (C order). Throws InputError.
+  void read(const std::string& variable, const std::vector<int64_t>& start, const std::vector<int64_t>& count,
+            float* out) const;
 
   /// Flushes and closes; afterwards the object is empty. Throws OutputError.
   void close();

@@ -41,6 +41,15 @@ std::vector<CudaDevice> cuda_devices();
 /// Never throws.
 double peak_resident_gib();
 
+/// The device request of one of `local_ranks` MPI ranks on a node: "auto" and "cuda" become
+/// "cuda:<local_rank mod devices>" where CUDA devices are visible (each rank its own GPU; a warning
+/// when ranks must share them); any other request is kept. Never throws.
+std::string device_for_local_rank(const std::string& request, int local_rank, int local_ranks);
+
+/// Intra-op threads for one of `local_ranks` ranks on a node: `requested` if > 0, else the
+/// hardware threads shared out among the ranks (at least 1). Never throws.
+int threads_for_local_rank(int requested, int local_ranks);
+
 /// Resolves a device request: "auto" (CUDA if available, else CPU with a warning), "cpu", "cuda",
 /// "cuda:N". Throws ConfigError for malformed names or unavailable devices.
 c10::Device select_device(const std::string& request);

@@ -56,17 +56,34 @@ struct ExtremesTable {
   std::vector<std::vector<std::vector<ContingencyCounts>>> counts;  ///< [L][variable][quantile]
 };
 
-/// Accumulates contingency counts per (lead, variable, quantile) on the compute device.
+/// What one initial condition contributes to the extreme-event counts of one system.
+struct IcContingency {
+  int64_t variables = 0;         ///< V
+  int64_t quantiles = 0;         ///< Q
+  std::vector<int64_t> counts;   ///< [(max_lead + 1) * V * Q * 4]: hits, misses, false alarms, correct negatives
+  std::vector<int64_t> fields;   ///< [max_lead + 1] fields added per lead
+};
+
+/// The table of one system from per-IC counts (integers: the order does not matter). Leads without
+/// fields are left out. Throws std::invalid_argument if the ICs' shapes differ from `spec`.
+ExtremesTable extremes_table(std::string system, ExtremesSpec spec, const std::vector<const IcContingency*>& ics);
+
+/// Counts the events of the current batch of initial conditions on the compute device.
 class ExtremesAccumulator {
  public:
   /// `ocean_mask`: bool `[C, H, W]` of the output channels (any device; moved to `device`).
   ExtremesAccumulator(std::string system, ExtremesSpec spec, int64_t max_lead, const at::Tensor& ocean_mask,
                       c10::Device device);
 
-  /// `pred`, `truth`: physical-unit anomalies `[B, C, H, W]` (float32 values; any float dtype) on the device.
+  /// `pred`, `truth`: physical-unit anomalies `[B, C, H, W]` (float32 values; any float dtype) on the
+  /// device, row b of every call belonging to IC b of the batch.
   void add(int64_t lead, const at::Tensor& pred, const at::Tensor& truth);
 
-  ExtremesTable result() const;
+  /// The batch's per-IC counts, on the host, in batch order; the next add() starts a new batch.
+  std::vector<IcContingency> take_batch();
+
+  const std::string& system() const { return system_; }
+  const ExtremesSpec& spec() const { return spec_; }
 
  private:
   at::Tensor events(const at::Tensor& x) const;  // bool [B, V, Q, H, W]
@@ -77,8 +94,9 @@ class ExtremesAccumulator {
   at::Tensor mask_;    // [1, V, 1, H, W] bool
   at::Tensor upper_;   // [1, V, Q, 1, 1] float64
   at::Tensor lower_;   // [1, V, Q, 1, 1] float64, −inf for upper-tail variables
-  at::Tensor counts_;  // [L, V, Q, 4] int64: hits, misses, false alarms, correct negatives
-  std::vector<int64_t> ic_count_;
+  int64_t max_lead_;
+  at::Tensor batch_counts_;  // [B, L + 1, V, Q, 4] int64: hits, misses, false alarms, correct negatives
+  std::vector<std::vector<int64_t>> batch_fields_;  // [B][L + 1]
 };
 
 }  // namespace neuralom

@@ -41,6 +41,12 @@ class FieldsWriter {
   /// writer). Leads that are not saved are ignored. Throws OutputError.
   virtual void write(int64_t ic_slot, int64_t lead, const float* truth, const float* pred) = 0;
 
+  /// Copies every frame of `part` — a committed file of the same kind and layout, but holding only
+  /// the ICs of slots [first_slot, first_slot + n) of this one (a batch's fields, engine/merge.h) —
+  /// to those slots, unchanged. Throws InputError if the part cannot be read or does not fit,
+  /// OutputError if this file cannot be written.
+  virtual void append_part(const std::string& part, int64_t first_slot) = 0;
+
   /// Verifies that every frame was written, closes the file and renames it into place. Throws
   /// OutputError (naming the first missing frame) otherwise.
   virtual void commit() = 0;

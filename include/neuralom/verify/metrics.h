@@ -6,7 +6,10 @@
 //   RMSE   = √( mean over ICs of Σw(p−t)² / Σw );   normalised RMSE = RMSE / std of the channel;
 //   ACC    = mean over ICs of Σw·p·t / √(Σw·p² · Σw·t²)   (p, t are anomalies already).
 //
-// Sums are accumulated in float64 on the compute device; only [lead, channel] tables reach the host.
+// Each field's MSE and ACC are computed in float64 on the compute device and kept per initial
+// condition (IcMetrics); the table sums them over the ICs in IC order. The sum is then the same
+// whatever the batch size, the order the ICs ran in or the number of processes that ran them
+// (engine/ic_partition.h), and an interrupted run resumes to the same numbers.
 #pragma once
 
 #include <cstdint>
@@ -57,27 +60,50 @@ struct MetricsTable {
   int64_t variable_column(const std::string& name) const;
 };
 
-/// Accumulates mean-over-IC scores per (lead, channel) on the compute device.
+/// What one initial condition contributes to the scores of one system: per lead day and channel
+/// the sum of its fields' weighted MSE and ACC, and per lead the number of fields added (1 in a
+/// rollout; 0 for lead 0, which is never scored).
+struct IcMetrics {
+  int64_t channels = 0;          ///< C
+  std::vector<double> mse;       ///< [(max_lead + 1) * C], lead-major: Σ field_mse
+  std::vector<double> acc;       ///< [(max_lead + 1) * C]: Σ field_acc
+  std::vector<int64_t> fields;   ///< [max_lead + 1]
+};
+
+/// The table of one system from per-IC scores, summed in the order given (IC order, for numbers
+/// that do not depend on batching or on the processes that ran the ICs). Leads without fields are
+/// left out. Throws std::invalid_argument if the ICs' shapes differ from each other or from
+/// `variables`/`channel_std`.
+MetricsTable metrics_table(std::string system, std::vector<std::string> variables, std::vector<double> channel_std,
+                           const std::vector<const IcMetrics*>& ics);
+
+/// Computes per-field scores of the current batch of initial conditions on the compute device.
 class MetricsAccumulator {
  public:
   /// `max_lead`: leads 0..max_lead may be added. `weights`: float64 `[C, H, W]` on the device.
   MetricsAccumulator(std::string system, std::vector<std::string> variables, std::vector<double> channel_std,
                      int64_t max_lead, const at::Tensor& weights);
 
-  /// Adds B fields of one lead: `p`, `t` physical-unit `[B, C, H, W]` on the device.
+  /// Adds the fields of one lead of the batch's B initial conditions: `p`, `t` physical-unit
+  /// `[B, C, H, W]` on the device, row b of every call belonging to IC b of the batch.
   void add(int64_t lead, const at::Tensor& p, const at::Tensor& t);
 
-  /// The table over the leads that received data.
-  MetricsTable result() const;
+  /// The batch's per-IC scores, on the host, in batch order; the next add() starts a new batch.
+  std::vector<IcMetrics> take_batch();
+
+  const std::string& system() const { return system_; }
+  const std::vector<std::string>& variables() const { return variables_; }
+  const std::vector<double>& channel_std() const { return channel_std_; }
 
  private:
   std::string system_;
   std::vector<std::string> variables_;
   std::vector<double> channel_std_;
+  int64_t max_lead_;
   at::Tensor weights_;
-  at::Tensor sum_mse_;  // [L, C] float64
-  at::Tensor sum_acc_;  // [L, C]
-  std::vector<int64_t> count_;
+  at::Tensor batch_mse_;  // [B, L + 1, C] float64, device
+  at::Tensor batch_acc_;
+  std::vector<std::vector<int64_t>> batch_fields_;  // [B][L + 1]
 };
 
 }  // namespace neuralom

@@ -53,6 +53,7 @@ class NetcdfResultsWriter : public FieldsWriter {
   bool wants_absolute_values() const override { return !options_.anomalies; }
   bool saves_lead(int64_t lead) const override { return ledger_.saves_lead(lead); }
   void write(int64_t ic_slot, int64_t lead, const float* truth, const float* pred) override;
+  void append_part(const std::string& part, int64_t first_slot) override;
   void commit() override;
 
  private:

@@ -33,6 +33,7 @@ class ResultsWriter : public FieldsWriter {
   bool saves_lead(int64_t lead) const override { return ledger_.saves_lead(lead); }
   /// Writes one frame of both datasets (see FieldsWriter::write).
   void write(int64_t ic_slot, int64_t lead, const float* truth, const float* pred) override;
+  void append_part(const std::string& part, int64_t first_slot) override;
   void commit() override;
 
  private:

@@ -2,6 +2,8 @@
 #include "neuralom/verify/metrics.h"
 
 #include <cmath>
+#include <stdexcept>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -62,6 +64,14 @@ TEST(WeightedScores, ZeroAnomalyGivesUndefinedAcc) {
   EXPECT_NEAR(field_mse(s).item<double>(), (1 + 10 * kSqrt2) / (1 + kSqrt2), 1e-12);
 }
 
+/// The table of the ICs of the accumulator's batch.
+MetricsTable table_of(MetricsAccumulator& acc) {
+  const std::vector<IcMetrics> ics = acc.take_batch();
+  std::vector<const IcMetrics*> pointers;
+  for (const auto& ic : ics) pointers.push_back(&ic);
+  return metrics_table(acc.system(), acc.variables(), acc.channel_std(), pointers);
+}
+
 TEST(MetricsAccumulator, AveragesMseOverInitialConditionsBeforeTheRoot) {
   // Two channels; channel 1 is scaled ×2 so its errors are ×2 and its ACC is unchanged.
   at::Tensor w = all_ocean_weights().expand({2, 4, 1}).contiguous();
@@ -72,7 +82,7 @@ TEST(MetricsAccumulator, AveragesMseOverInitialConditionsBeforeTheRoot) {
   p[1].fill_(3.0);
   p.select(1, 1).mul_(2.0);
   acc.add(2, p, t);
-  const MetricsTable table = acc.result();
+  const MetricsTable table = table_of(acc);
   ASSERT_EQ(table.leads, std::vector<int64_t>{2});  // only leads that received data
   ASSERT_EQ(table.ic_count, std::vector<int64_t>{2});
   // mse per IC: 1 and 9 → RMSE = √5 (not (1 + 3)/2 = 2).
@@ -95,9 +105,52 @@ TEST(MetricsAccumulator, AccIsTheMeanOverInitialConditions) {
   at::Tensor t = at::cat({column({0, 1, -1, 2}), column({0, 1, -1, 2})}, 0);
   at::Tensor p = at::cat({column({0, 1, -1, 2}), column({0, -1, 1, -2})}, 0);
   acc.add(1, p, t);
-  const MetricsTable table = acc.result();
+  const MetricsTable table = table_of(acc);
   EXPECT_NEAR(table.acc[0][0], 0.0, 1e-12);
   EXPECT_NEAR(table.mean_acc[0], 0.0, 1e-12);
+}
+
+TEST(MetricsAccumulator, KeepsEachInitialConditionApart) {
+  at::Tensor w = all_ocean_weights();
+  MetricsAccumulator acc("model", {"A"}, {1.0}, /*max_lead=*/2, w);
+  const at::Tensor t = at::zeros({2, 1, 4, 1}, at::kDouble);
+  at::Tensor p = at::ones({2, 1, 4, 1}, at::kDouble);
+  p[1].fill_(3.0);
+  acc.add(1, p, t);
+  acc.add(2, p * 2, t);
+  const std::vector<IcMetrics> ics = acc.take_batch();
+  ASSERT_EQ(ics.size(), 2U);
+  EXPECT_EQ(ics[0].channels, 1);
+  EXPECT_EQ(ics[1].fields, (std::vector<int64_t>{0, 1, 1}));
+  EXPECT_DOUBLE_EQ(ics[0].mse[1], 1.0);
+  EXPECT_DOUBLE_EQ(ics[1].mse[1], 9.0);
+  EXPECT_DOUBLE_EQ(ics[1].mse[2], 36.0);
+  EXPECT_TRUE(acc.take_batch().empty());  // the batch was taken
+}
+
+TEST(MetricsTable, SumsInTheOrderGivenWhateverTheBatching) {
+  // One IC per batch or both in one batch: the same per-IC scores, the same table, bit for bit.
+  at::Tensor w = all_ocean_weights();
+  const at::Tensor t = at::cat({column({0.1, 0.7, -0.3, 2.2}), column({1.3, -0.9, 0.4, 0.2})}, 0);
+  const at::Tensor p = at::cat({column({0.3, 0.5, -0.1, 2.0}), column({1.0, -1.1, 0.8, 0.1})}, 0);
+  MetricsAccumulator both("model", {"A"}, {1.0}, 1, w);
+  both.add(1, p, t);
+  const std::vector<IcMetrics> together = both.take_batch();
+  MetricsAccumulator one("model", {"A"}, {1.0}, 1, w);
+  std::vector<IcMetrics> apart;
+  for (int64_t i = 0; i < 2; ++i) {
+    one.add(1, p.narrow(0, i, 1), t.narrow(0, i, 1));
+    apart.push_back(one.take_batch().front());
+  }
+  const MetricsTable a = metrics_table("model", {"A"}, {1.0}, {&together[0], &together[1]});
+  const MetricsTable b = metrics_table("model", {"A"}, {1.0}, {&apart[0], &apart[1]});
+  EXPECT_EQ(a.rmse[0][0], b.rmse[0][0]);
+  EXPECT_EQ(a.acc[0][0], b.acc[0][0]);
+  EXPECT_EQ(a.ic_count, std::vector<int64_t>{2});
+  EXPECT_TRUE(metrics_table("model", {"A"}, {1.0}, {}).leads.empty());
+  IcMetrics other = apart[0];
+  other.fields.push_back(0);
+  EXPECT_THROW(metrics_table("model", {"A"}, {1.0}, {&apart[0], &other}), std::invalid_argument);
 }
 
 }  // namespace

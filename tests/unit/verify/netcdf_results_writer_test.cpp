@@ -254,5 +254,47 @@ TEST(NetcdfResultsWriterTest, ZarrStoreWhereAvailable) {
   EXPECT_FALSE(fs::exists(path + ".partial"));
 }
 
+TEST(NetcdfResultsWriterTest, AppendedPartsEqualAFileWrittenFrameByFrame) {
+  const TempDir dir;
+  NetcdfResultsOptions o = options();
+  o.save_truth = true;
+  {
+    NetcdfResultsWriter whole(dir.file("direct.nc"), layout(), o);
+    write_all(whole);
+    whole.commit();
+  }
+  for (int64_t ic = 0; ic < 2; ++ic) {
+    ResultsLayout part_layout = layout();
+    part_layout.ics = {layout().ics[static_cast<std::size_t>(ic)]};
+    NetcdfResultsWriter part(dir.file("part" + std::to_string(ic) + ".nc"), part_layout, o);
+    for (const int64_t lead : {0, 2}) {
+      const auto t = frame(ic, lead, -1.0F);
+      const auto p = frame(ic, lead, 1.0F);
+      part.write(0, lead, t.data(), p.data());
+    }
+    part.commit();
+  }
+  {
+    NetcdfResultsWriter merged(dir.file("merged.nc"), layout(), o);
+    merged.append_part(dir.file("part1.nc"), 1);
+    merged.append_part(dir.file("part0.nc"), 0);
+    merged.commit();
+  }
+  const NcReader direct(dir.file("direct.nc"));
+  const NcReader merged(dir.file("merged.nc"));
+  for (const std::string var : {"thetao", "so", "zos", "truth_thetao", "truth_zos"}) {
+    // (time, lead, depth, lat, lon) with the 2 saved depths; zos has no depth.
+    const std::size_t n = var.find("zos") != std::string::npos ? 2 * 2 * kPlane : 2 * 2 * 2 * kPlane;
+    const auto a = direct.values<float>(var, n);
+    const auto b = merged.values<float>(var, n);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_TRUE(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))) << var << " element " << i;
+    }
+  }
+  EXPECT_EQ(merged.values<int32_t>("time", 2), (std::vector<int32_t>{59, 60}));
+  NetcdfResultsWriter short_one(dir.file("short.nc"), layout(), o);
+  EXPECT_THROW(short_one.append_part(dir.file("merged.nc"), 1), InputError);  // 2 ICs from slot 1 of 2
+}
+
 }  // namespace
 }  // namespace neuralom

@@ -297,5 +297,40 @@ TEST(ResultsWriterTest, MissingDirectoryIsAnOutputError) {
   EXPECT_THROW(ResultsWriter(dir.file("missing/results.h5"), full_layout()), OutputError);
 }
 
+TEST(ResultsWriterTest, AppendedPartsFillTheFile) {
+  // Two parts of one IC each (compressed, as a run with --compression writes them), copied into the
+  // whole run's file in any order: the same values as a file written frame by frame.
+  const TempDir dir;
+  ResultsLayout layout = full_layout();
+  layout.gzip_level = 4;
+  for (int64_t ic = 0; ic < 2; ++ic) {
+    ResultsLayout part_layout = layout;
+    part_layout.ics = {layout.ics[static_cast<std::size_t>(ic)]};
+    ResultsWriter part(dir.file("part" + std::to_string(ic) + ".h5"), part_layout);
+    for (int64_t lead = 0; lead <= 2; ++lead) {
+      const std::vector<float> truth = frame(false, ic, lead);
+      const std::vector<float> pred = frame(true, ic, lead);
+      part.write(0, lead, truth.data(), pred.data());
+    }
+    part.commit();
+  }
+  {
+    ResultsWriter incomplete(dir.file("incomplete.h5"), layout);
+    incomplete.append_part(dir.file("part1.h5"), 1);
+    EXPECT_THROW(incomplete.commit(), OutputError);  // slot 0 is missing
+  }
+  {
+    ResultsWriter whole(dir.file("whole.h5"), layout);
+    whole.append_part(dir.file("part1.h5"), 1);
+    whole.append_part(dir.file("part0.h5"), 0);
+    whole.commit();
+  }
+  expect_contents(dir.file("whole.h5"), layout);
+  // A part that does not fit: two ICs from slot 1 of a two-IC file.
+  ResultsWriter other(dir.file("other.h5"), layout);
+  EXPECT_THROW(other.append_part(dir.file("whole.h5"), 1), InputError);
+  EXPECT_THROW(other.append_part(dir.file("missing.h5"), 0), InputError);
+}
+
 }  // namespace
 }  // namespace neuralom

@@ -1,0 +1,209 @@
+#include "neuralom/core/mpi_context.h"
+
+#include <cstdlib>
+#include <stdexcept>
+#include <tuple>
+
+#include "neuralom/core/errors.h"
+
+#if NEURALOM_WITH_MPI
+// The C API only: OpenMPI's deprecated C++ bindings would need libmpi_cxx.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+#endif
+
+namespace neuralom {
+namespace {
+
+/// The integer value of an environment variable, or 0.
+int env_int(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? std::atoi(value) : 0;
+}
+
+/// The message and exit code of a captured exception.
+std::pair<std::string, int> describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return {e.what(), e.exit_code()};
+  } catch (const std::exception& e) {
+    return {std::string("internal error: ") + e.what(), kExitInternal};
+  } catch (...) {
+    return {"internal error: unknown exception", kExitInternal};
+  }
+}
+
+#if NEURALOM_WITH_MPI
+void check_mpi(int status, const char* what) {
+  if (status != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + what + " failed");
+}
+#endif
+
+}  // namespace
+
+bool launched_by_mpi(int* ranks) {
+  // OpenMPI's mpirun sets OMPI_COMM_WORLD_SIZE; PMI-2 launchers (srun --mpi=pmi2, MPICH's hydra) set
+  // PMI_SIZE; PMIx launchers (srun --mpi=pmix, prterun) set PMIX_RANK, with Slurm's task count beside.
+  const bool ompi = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr;
+  const bool pmi = std::getenv("PMI_SIZE") != nullptr;
+  const bool pmix = std::getenv("PMIX_RANK") != nullptr;
+  int n = 0;  // 0 = unknown
+  if (ompi) {
+    n = env_int("OMPI_COMM_WORLD_SIZE");
+  } else if (pmi) {
+    n = env_int("PMI_SIZE");
+  } else if (pmix) {
+    n = env_int("SLURM_NTASKS");
+  }
+  if (ranks != nullptr) *ranks = n;
+  return ompi || pmi || pmix;
+}
+
+std::string mpi_library_version() {
+#if NEURALOM_WITH_MPI
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "MPI (version unknown)";
+  std::string version(text, static_cast<std::size_t>(length));
+  const auto end = version.find_first_of(",\n");
+  return end == std::string::npos ? version : version.substr(0, end);
+#else
+  return "";
+#endif
+}
+
+bool MpiContext::compiled_with_mpi() {
+#if NEURALOM_WITH_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+MpiContext::MpiContext() = default;
+
+MpiContext::MpiContext(int* argc, char*** argv) {
+  int ranks = 0;
+  if (!launched_by_mpi(&ranks)) return;
+#if NEURALOM_WITH_MPI
+  int already = 0;
+  MPI_Initialized(&already);
+  if (already == 0) {
+    int provided = 0;
+    check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    initialised_ = true;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  MPI_Comm node = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_size(node, &local_size_);
+  MPI_Comm_free(&node);
+#else
+  (void)argc;
+  (void)argv;
+  if (ranks > 1) {
+    throw ConfigError("this neuralom was built without MPI (NEURALOM_WITH_MPI is OFF) but was started by mpirun/srun "
+                      "as one of " + std::to_string(ranks) + " processes, which would all run the same work: rebuild "
+                      "with libopenmpi-dev installed, or run the processes as independent shards (--shard K/N, then "
+                      "`neuralom merge`)");
+  }
+#endif
+}
+
+MpiContext::~MpiContext() {
+#if NEURALOM_WITH_MPI
+  if (initialised_) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized == 0) MPI_Finalize();
+  }
+#endif
+}
+
+void MpiContext::agree(std::exception_ptr local_error) {
+  if (size_ == 1) {
+    if (local_error) std::rethrow_exception(local_error);
+    return;
+  }
+#if NEURALOM_WITH_MPI
+  int mine = local_error ? rank_ : size_;
+  int first = size_;
+  check_mpi(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+  if (first == size_) return;
+  std::string message;
+  int code = kExitInternal;
+  if (rank_ == first) std::tie(message, code) = describe(local_error);
+  broadcast(message, first);
+  check_mpi(MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD), "MPI_Bcast");
+  throw PeerError("rank " + std::to_string(first) + ": " + message, code, rank_ == 0);
+#else
+  if (local_error) std::rethrow_exception(local_error);
+#endif
+}
+
+int64_t MpiContext::sum(int64_t value) {
+#if NEURALOM_WITH_MPI
+  if (size_ > 1) {
+    int64_t total = 0;
+    check_mpi(MPI_Allreduce(&value, &total, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+    return total;
+  }
+#endif
+  return value;
+}
+
+void MpiContext::broadcast(std::string& bytes, int root) {
+#if NEURALOM_WITH_MPI
+  if (size_ == 1) return;
+  auto length = static_cast<int64_t>(bytes.size());
+  check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
+  bytes.resize(static_cast<std::size_t>(length));
+  if (length > 0) {
+    check_mpi(MPI_Bcast(bytes.data(), static_cast<int>(length), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+#else
+  (void)bytes;
+  (void)root;
+#endif
+}
+
+std::vector<std::string> MpiContext::gather(const std::string& bytes, int root) {
+  if (size_ == 1) return {bytes};
+#if NEURALOM_WITH_MPI
+  const int length = static_cast<int>(bytes.size());
+  std::vector<int> lengths(static_cast<std::size_t>(size_), 0);
+  check_mpi(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Gather");
+  std::vector<int> offsets(lengths.size(), 0);
+  int total = 0;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    offsets[r] = total;
+    total += lengths[r];
+  }
+  std::string all(rank_ == root ? static_cast<std::size_t>(total) : 0U, '\0');
+  check_mpi(MPI_Gatherv(bytes.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, root,
+                        MPI_COMM_WORLD),
+            "MPI_Gatherv");
+  std::vector<std::string> out;
+  if (rank_ == root) {
+    for (std::size_t r = 0; r < lengths.size(); ++r) {
+      out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+    }
+  }
+  return out;
+#else
+  return {bytes};
+#endif
+}
+
+void MpiContext::barrier() {
+#if NEURALOM_WITH_MPI
+  if (size_ > 1) check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+#endif
+}
+
+}  // namespace neuralom

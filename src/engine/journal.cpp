@@ -1,0 +1,326 @@
+#include "neuralom/engine/journal.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "neuralom/core/errors.h"
+#include "neuralom/core/version.h"
+#include "neuralom/engine/cf_outputs.h"
+#include "neuralom/engine/run_settings_json.h"
+#include "neuralom/io/json_file.h"
+#include "neuralom/io/output_file.h"
+#include "neuralom/io/sha256.h"
+
+namespace neuralom {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+constexpr const char* kFormat = "neuralom-journal-1";
+constexpr const char* kHeaderName = "journal.json";
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  std::ifstream in(path, std::ios::binary);
+  if (ec || !in) throw InputError(path + ": cannot be read");
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in) throw InputError(path + ": cannot be read");
+  return bytes;
+}
+
+/// A string entry of a header, "" if absent.
+std::string text_of(const Json& header, const char* key) {
+  return header.contains(key) && header[key].is_string() ? header[key].get<std::string>() : std::string();
+}
+
+std::string batch_name(int64_t batch) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "batch-%06lld", static_cast<long long>(batch));
+  return buf;
+}
+
+/// A value for a message: short values whole, long ones (IC lists) cut.
+std::string shown(const Json& value) {
+  std::string text = value.is_null() ? "(absent)" : value.dump();
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
+/// Size and modification time of a file, to notice a change when it is not hashed.
+Json file_stamp(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  const auto modified = fs::last_write_time(path, ec);
+  if (ec) return Json{{"size", nullptr}, {"modified", nullptr}};
+  return Json{{"size", static_cast<int64_t>(size)},
+              {"modified", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                     modified.time_since_epoch())
+                                                     .count())}};
+}
+
+std::string short_digest(const std::string& digest) { return digest.substr(0, 12) + "..."; }
+
+}  // namespace
+
+Journal::Journal(std::string directory, Json header) : directory_(std::move(directory)), header_(std::move(header)) {}
+
+std::string Journal::directory_of(const std::string& output_dir) { return (fs::path(output_dir) / "journal").string(); }
+
+bool Journal::exists_in(const std::string& output_dir) {
+  std::error_code ec;
+  return fs::exists(fs::path(directory_of(output_dir)) / kHeaderName, ec);
+}
+
+Journal Journal::create(const std::string& output_dir, const Json& header) {
+  const std::string dir = directory_of(output_dir);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) throw OutputError("cannot remove the old journal " + dir + ": " + ec.message());
+  fs::create_directories(fs::path(dir) / "parts", ec);
+  if (ec) throw OutputError("cannot create the journal " + dir + ": " + ec.message());
+  Journal journal(dir, header);
+  write_json_file((fs::path(dir) / kHeaderName).string(), header);
+  return journal;
+}
+
+Journal Journal::open(const std::string& output_dir) {
+  const std::string dir = directory_of(output_dir);
+  const std::string path = (fs::path(dir) / kHeaderName).string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw InputError("no journal in " + output_dir + " (" + path + " not found): is it the output directory of a run "
+                     "(with MPI: is it on a filesystem every rank sees)?");
+  }
+  Json header;
+  try {
+    header = Json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": not a readable journal header (" + e.what() + ")");
+  }
+  if (!header.contains("format") || header["format"] != kFormat) {
+    throw InputError(path + ": not a journal of this neuralom (format " + shown(header.contains("format") ? header["format"] : Json()) +
+                     ", expected \"" + kFormat + "\")");
+  }
+  return Journal(dir, std::move(header));
+}
+
+void Journal::write_header(Json header) {
+  write_json_file((fs::path(directory_) / kHeaderName).string(), header);
+  header_ = std::move(header);
+}
+
+std::string Journal::record_path(int64_t batch) const {
+  return (fs::path(directory_) / (batch_name(batch) + ".cbor")).string();
+}
+
+std::string Journal::part_path(int64_t batch, const std::string& extension) const {
+  return (fs::path(directory_) / "parts" / (batch_name(batch) + extension)).string();
+}
+
+std::vector<int64_t> Journal::finished_batches() const {
+  std::vector<int64_t> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    long long index = -1;
+    char tail = '\0';
+    // "batch-000003.cbor" exactly: a temporary "...cbor.partial" does not count.
+    if (name.size() == 17 && std::sscanf(name.c_str(), "batch-%6lld.cbo%c", &index, &tail) == 2 && tail == 'r') {
+      out.push_back(index);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+BatchRecord Journal::read_batch(int64_t batch) const {
+  const std::string path = record_path(batch);
+  BatchRecord record = decode_batch_record(read_file(path), path);
+  if (record.batch != batch) throw InputError(path + ": holds batch " + std::to_string(record.batch));
+  if (!record.part.empty()) record.part = (fs::path(directory_) / record.part).string();
+  return record;
+}
+
+std::vector<BatchRecord> Journal::read_finished(const SlotRange& batches) const {
+  std::vector<BatchRecord> out;
+  for (const int64_t b : finished_batches()) {
+    if (b < batches.begin || b >= batches.end) continue;
+    try {
+      BatchRecord record = read_batch(b);
+      std::error_code ec;
+      if (!record.part.empty() && !fs::exists(record.part, ec)) {
+        throw InputError("its fields part " + record.part + " is missing");
+      }
+      out.push_back(std::move(record));
+    } catch (const InputError& e) {
+      spdlog::warn("journal {}: batch {} will run again: {}", directory_, b, e.what());
+    }
+  }
+  return out;
+}
+
+void Journal::write_batch(const BatchRecord& record) const {
+  BatchRecord stored = record;
+  if (!stored.part.empty()) stored.part = fs::path(stored.part).lexically_relative(directory_).generic_string();
+  write_text_file(record_path(record.batch), encode_batch_record(stored));
+}
+
+void Journal::remove() const {
+  std::error_code ec;
+  fs::remove_all(directory_, ec);
+  if (ec) spdlog::warn("cannot remove the journal {}: {} (delete it by hand)", directory_, ec.message());
+}
+
+Json new_journal_header(const RunPlan& plan, const RunProvenance& provenance, int64_t batches, int threads) {
+  const RunSettings& s = plan.settings;
+  const Json settings = result_settings_json(s);
+  Json inputs = Json::array();
+  for (const auto& input : run_inputs(plan)) {
+    Json entry = Json::object();
+    entry["role"] = input.role;
+    entry["path"] = fs::absolute(input.path).lexically_normal().string();
+    const Json stamp = file_stamp(input.path);
+    entry["size"] = stamp["size"];
+    entry["modified"] = stamp["modified"];
+    // Models are small and always hashed: waited for here, so that a resume can compare them.
+    entry["sha256"] = input.is_model ? Json(provenance.digest(input.path)) : Json(nullptr);
+    inputs.push_back(entry);
+  }
+  Json h = Json::object();
+  h["format"] = kFormat;
+  h["neuralom_version"] = version_line();
+  h["created_utc"] = utc_timestamp();
+  h["command"] = s.resume_command;
+  h["fingerprint"] = sha256_hex(settings.dump());
+  h["settings"] = settings;
+  h["shard"] = s.shard.str();
+  h["batches"] = batches;
+  // Not part of the fingerprint, but LibTorch's CPU reductions depend on the thread count.
+  h["execution"] = Json{{"device", plan.device.str()}, {"threads", threads}};
+  h["fields_extension"] = s.save_fields ? fields_extension(plan) : "";
+  h["inputs"] = inputs;
+  h["extreme_thresholds"] = nullptr;
+  return h;
+}
+
+bool record_digests(Json& header, const std::map<std::string, std::string>& digests) {
+  bool added = false;
+  for (auto& entry : header["inputs"]) {
+    if (!entry["sha256"].is_null()) continue;
+    // Digests are keyed by the path as the plan gives it; the header has it absolute.
+    for (const auto& [path, digest] : digests) {
+      if (fs::absolute(path).lexically_normal().string() == entry["path"].get<std::string>()) {
+        entry["sha256"] = digest;
+        added = true;
+      }
+    }
+  }
+  return added;
+}
+
+std::map<std::string, std::string> journaled_digests(const Json& header) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : header.at("inputs")) {
+    if (entry.at("sha256").is_string()) out[entry.at("path").get<std::string>()] = entry.at("sha256").get<std::string>();
+  }
+  return out;
+}
+
+void check_resumable(const Json& journaled, const Json& now, const RunProvenance& provenance,
+                     const std::string& output_dir) {
+  const std::string prefix = "cannot resume the run in " + output_dir + ": ";
+  const std::string hint = "; run it with the settings it began with, or start again with --overwrite";
+  const std::string key = first_difference(journaled.at("settings"), now.at("settings"));
+  if (!key.empty()) {
+    const Json& before = journaled["settings"].contains(key) ? journaled["settings"][key] : Json();
+    const Json& after = now["settings"].contains(key) ? now["settings"][key] : Json();
+    throw ConfigError(prefix + "the setting '" + key + "' differs from the interrupted run's (" + shown(before) +
+                      " then, " + shown(after) + " now)" + hint);
+  }
+  if (journaled.at("shard") != now.at("shard")) {
+    throw ConfigError(prefix + "the setting 'shard' differs from the interrupted run's (" +
+                      journaled["shard"].get<std::string>() + " then, " + now["shard"].get<std::string>() + " now)" +
+                      hint);
+  }
+  if (text_of(journaled, "neuralom_version") != text_of(now, "neuralom_version")) {
+    spdlog::warn("resuming a run begun by {} with {}: the numbers may differ in the last bits",
+                 text_of(journaled, "neuralom_version"), text_of(now, "neuralom_version"));
+  }
+  if (journaled.contains("execution") && now.contains("execution") && journaled["execution"] != now["execution"]) {
+    spdlog::warn("resuming a run begun with {} with {}: the fields of the remaining initial conditions may differ "
+                 "from an uninterrupted run's in the last bits (LibTorch's sums depend on the device and the number "
+                 "of threads; pass the --threads the run began with)",
+                 journaled["execution"].dump(), now["execution"].dump());
+  }
+  for (const auto& before : journaled.at("inputs")) {
+    const std::string role = before.at("role").get<std::string>();
+    const auto after = std::find_if(now.at("inputs").begin(), now.at("inputs").end(),
+                                    [&](const Json& e) { return e.at("role") == role; });
+    if (after == now.at("inputs").end()) throw ConfigError(prefix + "this run has no " + role + hint);
+    const std::string path = before.at("path").get<std::string>();
+    if ((*after).at("path") != path) {
+      throw ConfigError(prefix + "the " + role + " is " + (*after)["path"].get<std::string>() + " now, " + path +
+                        " then" + hint);
+    }
+    const std::string what = prefix + "the " + role + " " + path + " changed since the run began (";
+    const std::string digest_then = before.at("sha256").is_string() ? before["sha256"].get<std::string>() : "";
+    std::string digest_now;
+    if (!digest_then.empty()) {
+      try {
+        digest_now = provenance.digest(path);  // "" when this run does not hash it (--no-data-hash)
+      } catch (const InputError& e) {
+        throw InputError(prefix + e.what());
+      }
+    }
+    if (!digest_now.empty()) {
+      if (digest_now != digest_then) {
+        throw InputError(what + "SHA-256 " + short_digest(digest_then) + " then, " + short_digest(digest_now) +
+                         " now); restore it, or start again with --overwrite");
+      }
+    } else if (before.at("size") != (*after).at("size") || before.at("modified") != (*after).at("modified")) {
+      throw InputError(what + "size or modification time; it was not hashed then or is not hashed now); restore "
+                       "it, or start again with --overwrite");
+    }
+  }
+}
+
+void record_thresholds(Json& header, const ExtremesSpec& spec) {
+  Json values = Json::array();
+  for (const auto& per_variable : spec.thresholds) {
+    Json row = Json::array();
+    for (const auto& t : per_variable) {
+      row.push_back(Json::array({std::isnan(t.lower) ? Json(nullptr) : Json(t.lower), t.upper}));
+    }
+    values.push_back(row);
+  }
+  header["extreme_thresholds"] = Json{{"source", spec.threshold_source}, {"values", values}};
+}
+
+std::optional<std::vector<std::vector<ExtremeThreshold>>> journaled_thresholds(const Json& header,
+                                                                               std::string& source) {
+  if (!header.contains("extreme_thresholds") || header["extreme_thresholds"].is_null()) return std::nullopt;
+  const Json& t = header["extreme_thresholds"];
+  source = t.at("source").get<std::string>();
+  std::vector<std::vector<ExtremeThreshold>> out;
+  for (const auto& row : t.at("values")) {
+    auto& per_variable = out.emplace_back();
+    for (const auto& pair : row) {
+      const double lower = pair.at(0).is_null() ? std::numeric_limits<double>::quiet_NaN() : pair.at(0).get<double>();
+      per_variable.push_back(ExtremeThreshold{lower, pair.at(1).get<double>()});
+    }
+  }
+  return out;
+}
+
+}  // namespace neuralom

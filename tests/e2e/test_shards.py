@@ -1,0 +1,89 @@
+"""`--shard K/N` and `neuralom merge`: the shards of a run, merged, give the fields and scores of
+the run done by one process (bit for bit: the same batches compute the same numbers, and the metrics
+are summed in IC order); an incomplete or mixed set of shards is refused, naming what is missing."""
+
+import json
+
+import pytest
+
+from conftest import GOLDEN, assert_same_outputs
+
+DATA = GOLDEN / "ocean_small" / "data"
+# 3 initial conditions of 2 forecast days each (the golden file has 5 days): 3 batches of one IC.
+COMMON = ["--prediction-length", 3, "--ics", "0:3", "--threads", 1, "--device", "cpu", "--baselines"]
+
+
+def simulate(neuralom, stages, output, *extra):
+    result = neuralom("simulate", "--data-dir", DATA, "--stages", f"{stages[0]},{stages[1]}", *COMMON,
+                      "--output", output, *extra)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("fields", [["--save-fields", "--extremes", "--compression", 4], ["--format", "netcdf", "--save-truth"]],
+                         ids=["hdf5", "netcdf"])
+def test_merged_shards_equal_one_run(neuralom, golden_stages, tmp_path, fields):
+    single = tmp_path / "single"
+    simulate(neuralom, golden_stages, single, *fields)
+    shards = [tmp_path / f"shard{k}" for k in range(2)]
+    for k, out in enumerate(shards):
+        result = simulate(neuralom, golden_stages, out, "--shard", f"{k}/2", *fields)
+        assert "neuralom merge" in result.stdout
+        # A shard writes its journal, not final outputs.
+        assert sorted(p.name for p in out.iterdir()) == ["journal"]
+    header = json.loads((shards[1] / "journal" / "journal.json").read_text())
+    assert header["shard"] == "1/2" and header["batches"] == 3
+    assert len(list((shards[0] / "journal").glob("batch-*.cbor"))) == 2  # blocks: batches 0-1, then 2
+
+    merged = tmp_path / "merged"
+    result = neuralom("merge", *shards, "--output", merged)
+    assert result.returncode == 0, result.stderr
+    assert "Merged 6 IC-days" in result.stdout
+    assert_same_outputs(single, merged, f"merged shards vs one process ({' '.join(map(str, fields))})")
+    names = sorted(p.name for p in merged.iterdir())
+    assert "journal" not in names and not [n for n in names if n.endswith(".partial")]
+    run = json.loads((merged / "run.json").read_text())
+    assert [s["shard"] for s in run["merged_from"]] == ["0/2", "1/2"]
+    if "netcdf" in fields:
+        assert (merged / "metrics.nc").exists()
+
+
+def test_merge_names_the_missing_shard(neuralom, golden_stages, tmp_path):
+    shard0 = tmp_path / "shard0"
+    simulate(neuralom, golden_stages, shard0, "--shard", "0/2")
+    result = neuralom("merge", shard0, "--output", tmp_path / "merged")
+    assert result.returncode == 2, result.stderr
+    assert "batch 2 (IC 2) is missing" in result.stderr and "shard 1/2" in result.stderr
+    assert not (tmp_path / "merged" / "metrics.csv").exists()
+
+
+def test_merge_refuses_shards_of_different_runs(neuralom, golden_stages, tmp_path):
+    simulate(neuralom, golden_stages, tmp_path / "a", "--shard", "0/2")
+    result = neuralom("simulate", "--data-dir", DATA, "--stages", ",".join(map(str, golden_stages)),
+                      "--prediction-length", 2, "--ics", "0:3", "--threads", 1, "--device", "cpu", "--baselines",
+                      "--shard", "1/2", "--output", tmp_path / "b")
+    assert result.returncode == 0, result.stderr
+    result = neuralom("merge", tmp_path / "a", tmp_path / "b", "--output", tmp_path / "merged")
+    assert result.returncode == 2
+    assert "not a shard of the same run" in result.stderr and "'prediction_length'" in result.stderr
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--shard", "2/2"], "0 <= K < N"),
+    (["--shard", "x"], "--shard"),
+])
+def test_bad_shard_flags(neuralom, golden_stages, tmp_path, args, fragment):
+    out = tmp_path / "out"
+    result = neuralom("simulate", "--data-dir", DATA, "--stages", ",".join(map(str, golden_stages)), *COMMON,
+                      "--output", out, *args)
+    assert result.returncode == 2 and fragment in result.stderr, result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_merge_usage_errors(neuralom, tmp_path):
+    result = neuralom("merge", "--output", tmp_path / "merged")
+    assert result.returncode == 2 and "shard directories" in result.stderr
+    result = neuralom("merge", tmp_path)
+    assert result.returncode == 2 and "--output" in result.stderr
+    result = neuralom("merge", tmp_path, "--output", tmp_path / "merged")
+    assert result.returncode == 2 and "no journal" in result.stderr

@@ -1,0 +1,175 @@
+// The journal's files: header, batch records, parts, what counts as finished, and the refusal to
+// resume a run whose settings or inputs changed.
+#include "neuralom/engine/journal.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "neuralom/core/errors.h"
+#include "neuralom/engine/run_settings_json.h"
+#include "temp_dir.h"
+
+namespace neuralom {
+namespace {
+
+using testing::TempDir;
+using Json = nlohmann::ordered_json;
+
+Json header_with(const RunSettings& s) {
+  Json h = Json::object();
+  h["format"] = "neuralom-journal-1";
+  h["neuralom_version"] = "test";
+  h["settings"] = result_settings_json(s);
+  h["shard"] = s.shard.str();
+  h["batches"] = 3;
+  h["inputs"] = Json::array({Json{{"role", "ocean data"},
+                                  {"path", "/data/2020.h5"},
+                                  {"size", 100},
+                                  {"modified", 5},
+                                  {"sha256", nullptr}}});
+  h["extreme_thresholds"] = nullptr;
+  return h;
+}
+
+BatchRecord record(int64_t batch, const std::string& part) {
+  BatchRecord r;
+  r.batch = batch;
+  r.slots = {batch, batch + 1};
+  r.part = part;
+  IcScores ic;
+  ic.slot = batch;
+  ic.ic = batch;
+  r.ics.push_back(ic);
+  return r;
+}
+
+TEST(JournalTest, RecordsBatchesAndFindsThemAgain) {
+  const TempDir dir;
+  const std::string out = dir.path().string();
+  EXPECT_FALSE(Journal::exists_in(out));
+  RunSettings s;
+  const Journal journal = Journal::create(out, header_with(s));
+  EXPECT_TRUE(Journal::exists_in(out));
+  EXPECT_EQ(journal.directory(), (dir.path() / "journal").string());
+  EXPECT_TRUE(journal.finished_batches().empty());
+
+  const std::string part = journal.part_path(0, ".h5");
+  EXPECT_EQ(part, (dir.path() / "journal" / "parts" / "batch-000000.h5").string());
+  dir.write("journal/parts/batch-000000.h5", "fields");
+  journal.write_batch(record(0, part));
+  journal.write_batch(record(2, ""));
+  dir.write("journal/batch-000001.cbor.partial", "an interrupted write");  // not finished
+  EXPECT_EQ(journal.finished_batches(), (std::vector<int64_t>{0, 2}));
+
+  const Journal again = Journal::open(out);
+  EXPECT_EQ(again.header()["batches"], 3);
+  const BatchRecord r = again.read_batch(0);
+  EXPECT_EQ(r.part, part);  // stored relative, read back absolute
+  EXPECT_EQ(again.read_finished({0, 3}).size(), 2U);
+  EXPECT_EQ(again.read_finished({1, 3}).size(), 1U);
+
+  // A damaged record, or a record whose part is gone, counts as unfinished.
+  dir.write("journal/batch-000002.cbor", "garbage");
+  std::filesystem::remove(part);
+  EXPECT_TRUE(again.read_finished({0, 3}).empty());
+
+  again.remove();
+  EXPECT_FALSE(Journal::exists_in(out));
+}
+
+TEST(JournalTest, OpeningWithoutAJournalSaysWhere) {
+  const TempDir dir;
+  try {
+    Journal::open(dir.path().string());
+    FAIL() << "opened a missing journal";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("journal.json"), std::string::npos);
+  }
+  std::filesystem::create_directories(dir.path() / "journal");
+  dir.write("journal/journal.json", "{\"format\": \"something else\"}");
+  EXPECT_THROW(Journal::open(dir.path().string()), InputError);
+}
+
+TEST(JournalTest, ResumingRefusesAChangedSettingAndNamesIt) {
+  RunPlan plan;
+  plan.settings.hash_data = false;
+  const RunProvenance provenance(plan);
+  RunSettings s;
+  s.ics = {0, 1, 2};
+  const Json then = header_with(s);
+  EXPECT_NO_THROW(check_resumable(then, header_with(s), provenance, "out"));
+
+  RunSettings longer = s;
+  longer.prediction_length = 31;
+  try {
+    check_resumable(then, header_with(longer), provenance, "out");
+    FAIL() << "a changed prediction length was accepted";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("'prediction_length'"), std::string::npos) << m;
+    EXPECT_NE(m.find("61 then, 31 now"), std::string::npos) << m;
+    EXPECT_NE(m.find("--overwrite"), std::string::npos) << m;
+  }
+  RunSettings other_shard = s;
+  other_shard.shard = ShardSpec{1, 2};
+  EXPECT_THROW(check_resumable(header_with(other_shard), header_with(s), provenance, "out"), ConfigError);
+  // The device, threads and output directory may change.
+  RunSettings moved = s;
+  moved.device = "cuda:1";
+  moved.threads = 7;
+  moved.output_dir = "elsewhere";
+  EXPECT_NO_THROW(check_resumable(then, header_with(moved), provenance, "out"));
+}
+
+TEST(JournalTest, ResumingRefusesChangedData) {
+  RunPlan plan;
+  plan.settings.hash_data = false;
+  const RunProvenance provenance(plan);
+  const Json then = header_with(RunSettings{});
+  Json now = then;
+  now["inputs"][0]["modified"] = 6;
+  try {
+    check_resumable(then, now, provenance, "out");
+    FAIL() << "changed data was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("ocean data /data/2020.h5 changed"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RunSettingsJsonTest, RoundTripsTheRecordedSettings) {
+  RunSettings s;
+  s.mode = RunMode::kForecast;
+  s.stages = {"a.pt", "b.pt"};
+  s.atmos_model = "atmos.pt";
+  s.ics = {3, 4, 9};
+  s.prediction_length = 5;
+  s.format = OutputFormat::kNetcdf;
+  s.latitude = AxisSpec{90.0, -0.5};
+  s.depths = {0.494, 1.5};
+  s.extremes = true;
+  s.extreme_variables = {{"U0", ExtremeTails::kBoth}, {"T0", ExtremeTails::kUpper}};
+  s.extreme_quantiles = {0.9, 0.99};
+  s.batch = 2;
+  const Json j = result_settings_json(s);
+  const RunSettings back = settings_from_json(j, "test");
+  EXPECT_EQ(result_settings_json(back), j);
+  EXPECT_EQ(back.mode, RunMode::kForecast);
+  EXPECT_TRUE(std::filesystem::path(back.stages[0]).is_absolute());
+  EXPECT_EQ(*back.latitude.start, 90.0);
+  EXPECT_FALSE(back.longitude.start.has_value());
+  EXPECT_EQ(back.extreme_variables[1].tails, ExtremeTails::kUpper);
+  EXPECT_EQ(first_difference(j, j), "");
+  Json broken = j;
+  broken.erase("batch");
+  EXPECT_EQ(first_difference(j, broken), "batch");
+  try {
+    settings_from_json(broken, "journal.json");
+    FAIL() << "a missing key was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("'batch'"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace neuralom
