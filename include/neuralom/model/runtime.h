@@ -1,6 +1,7 @@
 // The compute runtime: threads, the BLAS library actually loaded, compute devices and memory use.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ std::vector<CudaDevice> cuda_devices();
 /// Peak resident set size of this process in GiB (VmHWM from /proc/self/status), 0 if unknown.
 /// Never throws.
 double peak_resident_gib();
+
+/// Host memory this process may use, in bytes: the physical memory, or the cgroup's limit where
+/// that is smaller (containers, batch systems); 0 if unknown. Never throws.
+int64_t usable_memory_bytes();
 
 /// Resolves a device request: "auto" (CUDA if available, else CPU with a warning), "cpu", "cuda",
 /// "cuda:N". Throws ConfigError for malformed names or unavailable devices.
