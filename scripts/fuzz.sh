@@ -11,7 +11,8 @@
 # the script exits 1: reproduce with `<build>/tests/fuzz/fuzz_<target> FILE`, fix, and commit the
 # file as tests/fuzz/<target>/regress-<what> so that CTest replays it from then on.
 #
-# Environment: BUILD_DIR (default: build-asan), FUZZ_JOBS (targets fuzzed at once, default 1).
+# Environment: BUILD_DIR (default: build-asan), FUZZ_JOBS (targets fuzzed at once, default 1),
+# FUZZ_RUNS (stop each target after this many executions, if that comes before SECONDS).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-asan}"
@@ -53,7 +54,7 @@ fuzz_one() {
   # rss_limit: a target must never need gigabytes (absurd declared sizes must be refused, not
   # allocated); timeout: nor seconds for one input.
   "$BUILD_DIR/tests/fuzz/fuzz_$t" "$out/corpus" "$ROOT/tests/fuzz/$t" "${dict[@]}" \
-    -max_total_time="$SECONDS_EACH" -rss_limit_mb=3072 -timeout=20 -print_final_stats=1 \
+    -max_total_time="$SECONDS_EACH" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -rss_limit_mb=3072 -timeout=20 -print_final_stats=1 \
     -artifact_prefix="$out/" >"$out/log.txt" 2>&1
 }
 
