@@ -12,7 +12,7 @@
 # Environment:
 #   ASAN_BUILD_DIR         build directory (default: build-asan)
 #   NEURALOM_FUZZ_SECONDS  seconds of fuzzing per target after the tests (default 60; 0 = none)
-#   JOBS                   parallel build and test jobs (default: number of cores)
+#   JOBS                   parallel build, test and fuzzing jobs (default: number of cores)
 # Extra arguments go to ctest.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,6 +67,6 @@ log "running the tests labelled 'sanitize'"
 
 if [ "$fuzz" = ON ] && [ "$FUZZ_SECONDS" != 0 ]; then
   log "fuzzing each target for ${FUZZ_SECONDS}s"
-  BUILD_DIR="$BUILD_DIR" "$ROOT/scripts/fuzz.sh" "$FUZZ_SECONDS"
+  BUILD_DIR="$BUILD_DIR" FUZZ_JOBS="${FUZZ_JOBS:-$JOBS}" "$ROOT/scripts/fuzz.sh" "$FUZZ_SECONDS"
 fi
 log "sanitizer stage passed"
