@@ -48,6 +48,13 @@ std::string edited(std::string text, const std::string& from, const std::string&
   return at == std::string::npos ? text : text.replace(at, from.size(), to);
 }
 
+/// One edit of stage1_json() and what the message then says (all of it, or a part).
+struct Edit {
+  const char* from;
+  const char* to;
+  const char* expected;
+};
+
 std::string message_of(const std::string& json) {
   return testing::error_message<ModelError>([&] { parse_model_metadata(json, "m.pt"); });
 }
@@ -117,12 +124,7 @@ TEST(ModelMetadataTest, RejectsWhatIsNotExporterMetadata) {
 }
 
 TEST(ModelMetadataTest, MissingAndMistypedFieldsNameTheField) {
-  struct Case {
-    const char* from;
-    const char* to;
-    const char* message;
-  };
-  const Case cases[] = {
+  const Edit cases[] = {
       {"\"mesh_level\": 5", "\"mesh_level\": null", "m.pt: neuralom.json has no 'mesh_level'"},
       {"\"hidden_dim\": 432", "\"hidden_dim\": 432.5", "m.pt: neuralom.json field 'hidden_dim' is not an integer"},
       {"\"in_channels\": 101", "\"in_channels\": \"101\"", "m.pt: neuralom.json field 'in_channels' is not an integer"},
@@ -130,7 +132,7 @@ TEST(ModelMetadataTest, MissingAndMistypedFieldsNameTheField) {
       {"[360, 720]", "[360, 7.5]", "m.pt: neuralom.json field 'grid' is not an integer"},
       {"\"stage1\"", "\"stage3\"", "m.pt: neuralom.json has model 'stage3', expected stage1, stage2 or atmos"},
   };
-  for (const auto& c : cases) EXPECT_EQ(message_of(edited(stage1_json(), c.from, c.to)), c.message) << c.to;
+  for (const auto& c : cases) EXPECT_EQ(message_of(edited(stage1_json(), c.from, c.to)), c.expected) << c.to;
 }
 
 TEST(ModelMetadataTest, IcosphereNodeCounts) {
@@ -149,11 +151,7 @@ TEST(ModelMetadataTest, NumberBeyondDoubleIsAModelError) {
 }
 
 TEST(ModelMetadataTest, RefusesAbsurdSizes) {
-  const struct {
-    const char* from;
-    const char* to;
-    const char* fragment;
-  } cases[] = {
+  const Edit cases[] = {
       {"[360, 720]", "[1000000000, 1000000000]", "declares grid rows = 1000000000, outside 1..1048576"},
       {"[360, 720]", "[1048576, 1048576]", "grid points (rows x columns) = 1099511627776"},
       {"\"in_channels\": 101", "\"in_channels\": 1099511627776", "in_channels = 1099511627776"},
@@ -164,7 +162,7 @@ TEST(ModelMetadataTest, RefusesAbsurdSizes) {
       {"\"parameters\": 12345678", "\"parameters\": -1", "parameters = -1"},
   };
   for (const auto& c : cases) {
-    EXPECT_NE(message_of(edited(stage1_json(), c.from, c.to)).find(c.fragment), std::string::npos) << c.to;
+    EXPECT_NE(message_of(edited(stage1_json(), c.from, c.to)).find(c.expected), std::string::npos) << c.to;
   }
 }
 
