@@ -11,8 +11,9 @@
 # the script exits 1: reproduce with `<build>/tests/fuzz/fuzz_<target> FILE`, fix, and commit the
 # file as tests/fuzz/<target>/regress-<what> so that CTest replays it from then on.
 #
-# Environment: BUILD_DIR (default: build-asan), FUZZ_JOBS (targets fuzzed at once, default 1),
-# FUZZ_RUNS (stop each target after this many executions, if that comes before SECONDS).
+# Environment: BUILD_DIR (default: build-asan), FUZZ_OUT (where corpora, findings and logs go;
+# default <build>/fuzz), FUZZ_JOBS (targets fuzzed at once, default 1), FUZZ_RUNS (stop each
+# target after this many executions, if that comes before SECONDS).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-asan}"
@@ -46,8 +47,10 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
   export TMPDIR=/dev/shm
 fi
 
+OUT_ROOT="${FUZZ_OUT:-$BUILD_DIR/fuzz}"
+
 fuzz_one() {
-  local t="$1" out="$BUILD_DIR/fuzz/$1"
+  local t="$1" out="$OUT_ROOT/$1"
   mkdir -p "$out/corpus"
   local dict=()
   [ -f "$ROOT/tests/fuzz/$t.dict" ] && dict=(-dict="$ROOT/tests/fuzz/$t.dict")
@@ -59,7 +62,7 @@ fuzz_one() {
 }
 
 summary() {
-  local t="$1" out="$BUILD_DIR/fuzz/$1" rc="$2"
+  local t="$1" out="$OUT_ROOT/$1" rc="$2"
   local runs speed found
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log.txt" | tail -1)"
   speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out/log.txt" | tail -1)"
