@@ -30,11 +30,12 @@ void load_and_resolve(const std::string& path, const std::string& section, RunMo
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
-  const std::string path = fuzz::write_file("config.yaml", data, size);
+  // One file serves both readers: it is where the reference's layout puts it,
+  // <exp>/<config>/<run>/config.yaml, and any path will do for --config-file.
+  const std::string path = fuzz::write_file("exp/NeuralOM/1/config.yaml", data, size);
   load_and_resolve(path, "", RunMode::kSimulate);
 
-  // The reference's layout: <exp>/<config>/<run>/config.yaml, section <config>.
-  fuzz::write_file("exp/NeuralOM/1/config.yaml", data, size);
+  // The reference's layout: section <config> of that file.
   ReferenceExperiment experiment;
   experiment.exp_dir = (fuzz::scratch_dir() / "exp").string();
   experiment.run_num = "1";
