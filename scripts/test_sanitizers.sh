@@ -31,14 +31,17 @@ compiler_args=()
 fuzz=OFF
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   for cxx in clang++-14 clang++; do
-    if command -v "$cxx" >/dev/null 2>&1; then
+    # Clang, with its libFuzzer runtime (Debian: libclang-rt-14-dev).
+    if command -v "$cxx" >/dev/null 2>&1 &&
+       printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' |
+         "$cxx" -x c++ -fsanitize=fuzzer,address - -o /dev/null >/dev/null 2>&1; then
       cc="${cxx/clang++/clang}"
       compiler_args=(-DCMAKE_C_COMPILER="$(command -v "$cc")" -DCMAKE_CXX_COMPILER="$(command -v "$cxx")")
       fuzz=ON
       break
     fi
   done
-  [ "$fuzz" = ON ] || log "no clang found: sanitizers with the default compiler, no fuzz targets"
+  [ "$fuzz" = ON ] || log "no clang with libFuzzer found: sanitizers with the default compiler, no fuzz targets"
 else
   fuzz="$(sed -n 's/^NEURALOM_FUZZ:BOOL=//p' "$BUILD_DIR/CMakeCache.txt")"
 fi
