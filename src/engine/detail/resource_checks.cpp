@@ -44,17 +44,22 @@ ByteEstimate estimate_output_bytes(const RunPlan& plan) {
   ByteEstimate e;
   std::ostringstream detail;
   if (s.save_fields) {
+    // The HDF5 layout holds prediction and truth; NetCDF/Zarr the prediction, and the truth with
+    // --save-truth. float32 either way.
+    const int datasets = s.format == OutputFormat::kHdf5 || s.save_truth ? 2 : 1;
     const double frames = as_double(s.ics.size()) * as_double(plan.save_leads.size());
-    const double fields = 2.0 * frames * as_double(plan.save_channels.size()) * as_double(plan.height) *
+    const double fields = datasets * frames * as_double(plan.save_channels.size()) * as_double(plan.height) *
                           as_double(plan.width) * 4.0;
-    e.bytes += fields + 2.0 * frames * kHdf5BytesPerChunk + kHdf5BytesPerFile;
-    detail << "the fields file 2 x " << s.ics.size() << " ICs x " << plan.save_leads.size() << " leads x "
-           << plan.save_channels.size() << " channels x " << plan.height << " x " << plan.width
+    e.bytes += fields + datasets * frames * kHdf5BytesPerChunk + kHdf5BytesPerFile;
+    detail << "the fields file " << datasets << " x " << s.ics.size() << " ICs x " << plan.save_leads.size()
+           << " leads x " << plan.save_channels.size() << " channels x " << plan.height << " x " << plan.width
            << " x 4 bytes = " << format_bytes(fields) << (s.compression > 0 ? " before compression" : "") << ", ";
   }
   const double systems = s.baselines ? 3.0 : 1.0;
   const double rows = systems * as_double(s.prediction_length) * (as_double(s.out_variables.size()) + 1.0);
-  const double text = rows * kMetricsBytesPerRow + kRunJsonBytes + 32.0 * as_double(s.ics.size());
+  // metrics.nc (NetCDF/Zarr formats) and the extreme-event tables are smaller than the CSV/JSON pair.
+  const double tables = (s.format == OutputFormat::kHdf5 ? 1.0 : 2.0) * (s.extremes ? 2.0 : 1.0);
+  const double text = tables * rows * kMetricsBytesPerRow + kRunJsonBytes + 32.0 * as_double(s.ics.size());
   e.bytes += text;
   detail << "metrics and run.json ~" << format_bytes(text);
   e.detail = detail.str();

@@ -9,9 +9,10 @@
 
 namespace neuralom::detail {
 
-/// Bytes the run will write to its output directory: the fields file (uncompressed:
-/// 2 x ICs x saved leads x saved channels x H x W x 4, plus HDF5's overhead), metrics.csv,
-/// metrics.json and run.json. `detail` spells the product out for messages.
+/// Bytes the run will write to its output directory: the fields file (uncompressed: D x ICs x
+/// saved leads x saved channels x H x W x 4, plus the format's overhead, with D = 2 datasets,
+/// prediction and truth, in HDF5 and with --save-truth, else 1), the metrics (CSV, JSON,
+/// metrics.nc), the extreme-event tables and run.json. `detail` spells the product out for messages.
 struct ByteEstimate {
   double bytes = 0;
   std::string detail;
