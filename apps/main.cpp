@@ -1,5 +1,6 @@
 // `neuralom`: the command-line front end. It only dispatches to subcommands and turns exceptions
 // into exit codes (see neuralom/core/errors.h); all logic lives in the neuralom library.
+#include <csignal>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -47,6 +48,9 @@ int dispatch(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past `ulimit -f` a write would kill the process with SIGXFSZ, leaving its temporary files
+  // behind; ignored, the write fails with EFBIG and the run ends with an OutputError, cleaned up.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return dispatch(argc, argv);
   } catch (const neuralom::Error& e) {

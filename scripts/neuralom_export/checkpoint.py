@@ -24,10 +24,11 @@ class CheckpointError(Exception):
 
 def _torch_load(path: str):
     kwargs = {"map_location": "cpu"}
-    # torch >= 2.6 defaults to weights_only=True, which rejects the training scripts' dicts
-    # (optimizer state etc.); those files are the user's own checkpoints.
+    # A checkpoint is a pickle: with weights_only (torch >= 1.13) torch.load unpickles only
+    # tensors, containers and numbers, never arbitrary objects, so reading one cannot run code.
+    # The reference's best_ckpt.tar ({"iters", "epoch", "model_state"}) loads that way.
     if "weights_only" in inspect.signature(torch.load).parameters:
-        kwargs["weights_only"] = False
+        kwargs["weights_only"] = True
     return torch.load(path, **kwargs)
 
 

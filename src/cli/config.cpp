@@ -1,7 +1,9 @@
 #include "neuralom/cli/config.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <set>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
@@ -38,38 +40,72 @@ const std::set<std::string>& reference_only_keys() {
   return keys;
 }
 
-// Returns a copy of `node` with YAML merge keys (`<<: *anchor` or `<<: [*a, *b]`) applied:
-// keys of the node itself win over merged ones, and earlier merged maps over later ones.
-YAML::Node resolve_merges(const YAML::Node& node) {
-  if (node.IsSequence()) {
-    YAML::Node out(YAML::NodeType::Sequence);
-    for (const auto& item : node) out.push_back(resolve_merges(item));
-    return out;
+// Bounds on what a configuration may make the loader do. A run configuration is a few dozen
+// keys; aliases can make a tiny file describe an exponentially large tree ("billion laughs"), and
+// nesting can be deep enough to exhaust the stack.
+constexpr std::uintmax_t kMaxConfigBytes = 16u << 20;
+constexpr int kMaxDepth = 64;
+constexpr long kMaxNodes = 100000;
+
+/// A mapping key as text. Keys are plain names; a sequence or mapping used as a key (`? [a, b]`)
+/// is refused rather than converted.
+std::string key_text(const YAML::Node& key, const std::string& path) {
+  if (!key.IsScalar()) {
+    throw ConfigError(path + ": line " + std::to_string(key.Mark().line + 1) +
+                      ": a mapping key must be a plain name, not a list or mapping");
   }
-  if (!node.IsMap()) return YAML::Clone(node);
-  YAML::Node out(YAML::NodeType::Map);
-  for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
-    if (key != "<<") out[key] = resolve_merges(kv.second);
-  }
-  if (const YAML::Node merge = node["<<"]) {
+  return key.Scalar();
+}
+
+// Applies YAML merge keys (`<<: *anchor` or `<<: [*a, *b]`): keys of a node itself win over merged
+// ones, and earlier merged maps over later ones.
+class MergeResolver {
+ public:
+  explicit MergeResolver(const std::string& path) : path_(path) {}
+
+  /// A copy of `node` with every merge key applied.
+  YAML::Node resolve(const YAML::Node& node, int depth = 0) {
+    if (depth > kMaxDepth) fail("nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    if (++nodes_ > kMaxNodes) {
+      fail("expands to more than " + std::to_string(kMaxNodes) + " values (aliases of aliases?)");
+    }
+    if (node.IsSequence()) {
+      YAML::Node out(YAML::NodeType::Sequence);
+      for (const auto& item : node) out.push_back(resolve(item, depth + 1));
+      return out;
+    }
+    if (!node.IsMap()) return YAML::Clone(node);
+    YAML::Node out(YAML::NodeType::Map);
     std::vector<YAML::Node> sources;
-    if (merge.IsSequence()) {
-      for (const auto& m : merge) sources.push_back(m);
-    } else {
-      sources.push_back(merge);
+    for (const auto& kv : node) {
+      const std::string key = key_text(kv.first, path_);
+      if (key != "<<") {
+        out[key] = resolve(kv.second, depth + 1);
+      } else if (kv.second.IsSequence()) {
+        for (const auto& m : kv.second) sources.push_back(m);
+      } else {
+        sources.push_back(kv.second);
+      }
     }
     for (const auto& src : sources) {
       if (!src.IsMap()) continue;
-      const YAML::Node resolved = resolve_merges(src);
+      const YAML::Node resolved = resolve(src, depth + 1);
       for (const auto& kv : resolved) {
-        const std::string key = kv.first.as<std::string>();
+        const std::string key = key_text(kv.first, path_);
         if (!out[key]) out[key] = kv.second;
       }
     }
+    return out;
   }
-  return out;
-}
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw ConfigError(path_ + ": the configuration " + what + "; a run configuration is a flat list of settings");
+  }
+
+  const std::string& path_;
+  long nodes_ = 0;
+};
 
 // A scalar or a flat sequence as the layer's text form ("a,b,c").
 std::string node_text(const YAML::Node& node, const std::string& where) {
@@ -88,9 +124,17 @@ std::string node_text(const YAML::Node& node, const std::string& where) {
 }
 
 YAML::Node load_yaml(const std::string& path) {
-  if (!fs::exists(path)) throw ConfigError(path + ": no such configuration file");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw ConfigError(path + ": no such configuration file");
+  // Not a FIFO, a device (/dev/zero) or a directory, and not so large that reading it is a problem.
+  if (!fs::is_regular_file(path, ec)) throw ConfigError(path + ": is not a regular file");
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxConfigBytes) {
+    throw ConfigError(path + ": " + (ec ? "cannot read its size: " + ec.message()
+                                        : std::to_string(size) + " bytes is too large for a configuration file"));
+  }
   try {
-    return resolve_merges(YAML::LoadFile(path));
+    return MergeResolver(path).resolve(YAML::LoadFile(path));
   } catch (const YAML::Exception& e) {
     throw ConfigError(path + ": invalid YAML: " + e.what());
   }
@@ -101,7 +145,7 @@ YAML::Node select_section(const YAML::Node& root, const std::string& path, const
   if (!root.IsMap() || !root[section] || !root[section].IsMap()) {
     std::string found;
     if (root.IsMap()) {
-      for (const auto& kv : root) found += (found.empty() ? "" : ", ") + kv.first.as<std::string>();
+      for (const auto& kv : root) found += (found.empty() ? "" : ", ") + key_text(kv.first, path);
     }
     throw ConfigError(path + ": no section '" + section + "' (sections: " + (found.empty() ? "none" : found) + ")");
   }
@@ -117,7 +161,7 @@ SettingsLayer load_config_file(const std::string& path, const std::string& secti
   if (!root.IsMap()) throw ConfigError(path + ": expected a mapping of settings at the top level");
   const std::string base = fs::absolute(path).parent_path().string();
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = key_text(kv.first, path);
     const std::string where = path + ": " + key;
     if (known_keys().count(key) != 0) {
       layer.set(key, node_text(kv.second, where), where, base);

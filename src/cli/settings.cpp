@@ -4,6 +4,7 @@
 #include <cctype>
 #include <optional>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "neuralom/core/errors.h"
@@ -13,6 +14,8 @@ namespace neuralom {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 // The two layers in precedence order.
 class Sources {
@@ -57,13 +60,14 @@ std::string path_of(const SettingsLayer::Entry& e) {
   return (fs::path(e.base_dir) / v).lexically_normal().string();
 }
 
-int64_t to_int(const SettingsLayer::Entry& e, const std::string& key, int64_t min_value) {
+int64_t to_int(const SettingsLayer::Entry& e, const std::string& key, int64_t min_value, int64_t max_value) {
   const std::string v = trim(e.value);
   const std::optional<int64_t> parsed = parse_integer(v);
   if (!parsed) throw ConfigError(e.origin + ": '" + v + "' is not an integer (" + key + ")");
   const int64_t out = *parsed;
-  if (out < min_value) {
-    throw ConfigError(e.origin + ": " + key + " must be at least " + std::to_string(min_value) + ", got " + v);
+  if (out < min_value || out > max_value) {
+    throw ConfigError(e.origin + ": " + key + " must be in " + std::to_string(min_value) + ".." +
+                      std::to_string(max_value) + ", got " + v);
   }
   return out;
 }
@@ -157,9 +161,18 @@ std::vector<int64_t> parse_index_spec(const std::string& text, const std::string
       if (step == 0 || stop <= start) {
         throw ConfigError(what + ": range '" + item + "' is empty (ranges are start:stop with stop > start, stop excluded)");
       }
-      for (int64_t i = start; i < stop; i += step) out.push_back(i);
+      // Counted rather than stepped (start + k * step <= stop - 1 never overflows), and bounded
+      // before anything is allocated: "0:9223372036854775807" is a typo, not a request.
+      const int64_t count = (stop - 1 - start) / step + 1;
+      if (count > kMaxIndices - static_cast<int64_t>(out.size())) {
+        throw ConfigError(what + ": '" + text + "' lists more than " + std::to_string(kMaxIndices) + " indices");
+      }
+      for (int64_t k = 0; k < count; ++k) out.push_back(start + k * step);
     } else {
       throw ConfigError(what + ": cannot parse '" + item + "'");
+    }
+    if (static_cast<int64_t>(out.size()) > kMaxIndices) {
+      throw ConfigError(what + ": '" + text + "' lists more than " + std::to_string(kMaxIndices) + " indices");
     }
   }
   return out;
@@ -189,9 +202,9 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
     const auto* e = src.find(key);
     return e ? path_of(*e) : fallback;
   };
-  auto integer = [&](const std::string& key, int64_t fallback, int64_t min_value) {
+  auto integer = [&](const std::string& key, int64_t fallback, int64_t min_value, int64_t max_value = kMax) {
     const auto* e = src.find(key);
-    return e ? to_int(*e, key, min_value) : fallback;
+    return e ? to_int(*e, key, min_value, max_value) : fallback;
   };
   auto boolean = [&](const std::string& key, bool fallback) {
     const auto* e = src.find(key);
@@ -243,15 +256,14 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   }
   s.atmos_time_offset = integer("atmos_time_offset", 2, 0);
   s.atmos_steps_per_day = integer("atmos_steps_per_day", 4, 1);
-  s.atmos_substeps = integer("atmos_substeps", 0, 0);
+  s.atmos_substeps = integer("atmos_substeps", 0, 0, kMaxSubsteps);
   if (src.find("atmos_forcing_channels")) s.atmos_forcing_channels = indices("atmos_forcing_channels", "");
 
   s.output_dir = path("output_dir", "");
   s.save_fields = boolean("save_fields", false);
   if (const auto* e = src.find("save_channels")) s.save_channels = split_list(e->value);
   if (src.find("save_leads")) s.save_leads = indices("save_leads", "");
-  s.compression = static_cast<int>(integer("compression", 0, 0));
-  if (s.compression > 9) throw ConfigError(src.find("compression")->origin + ": compression must be 0..9");
+  s.compression = static_cast<int>(integer("compression", 0, 0, 9));
   s.baselines = boolean("baselines", false);
   if (const auto* e = src.find("format")) s.format = to_format(*e);
   // Naming a CF format is asking for the fields in it.
@@ -298,10 +310,10 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
 
   s.batch = integer("batch", 1, 1);
   s.device = text("device", "auto");
-  s.threads = static_cast<int>(integer("threads", 0, 0));
+  s.threads = static_cast<int>(integer("threads", 0, 0, kMaxThreads));
   s.static_cache = boolean("static_cache", true);
   s.edge_chunk = integer("edge_chunk", -1, -1);
-  s.prefetch = integer("prefetch", 2, 1);
+  s.prefetch = integer("prefetch", 2, 1, kMaxPrefetch);
   const std::string nonfinite = text("on_nonfinite", "error");
   if (nonfinite != "error" && nonfinite != "warn") {
     throw ConfigError(src.find("on_nonfinite")->origin + ": on_nonfinite must be 'error' or 'warn', got '" +

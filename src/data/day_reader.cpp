@@ -39,11 +39,12 @@ DayReader::DayReader(std::shared_ptr<const FieldsFile> file, std::shared_ptr<con
   }
   if (climatology_) {
     const FieldsShape& c = climatology_->shape();
-    if (c.channels != s.channels || c.rows != s.rows || c.cols != s.cols) {
+    // The rows used, [0, height), must exist; the columns are the grid's (as plan_run checks).
+    if (c.channels != s.channels || c.rows < spec_.height || c.cols != spec_.width) {
       std::ostringstream msg;
       msg << climatology_->path() << " has shape " << c.shape_string() << ", which does not match " << where
-          << " " << s.shape_string() << " (expected [days, " << s.channels << ", " << s.rows << ", " << s.cols
-          << "] or one field [" << s.channels << ", " << s.rows << ", " << s.cols << "])";
+          << " " << s.shape_string() << " (expected [days, " << s.channels << ", >=" << spec_.height << ", "
+          << spec_.width << "] or one field [" << s.channels << ", >=" << spec_.height << ", " << spec_.width << "])";
       throw InputError(msg.str());
     }
   }

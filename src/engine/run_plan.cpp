@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/detail/input_checks.h"
+#include "engine/detail/resource_checks.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/number_text.h"
 #include "neuralom/engine/journal.h"
@@ -190,6 +191,7 @@ RunPlan plan_run(const RunSettings& settings) {
   validate_output(plan);
   plan.device = select_device(settings.device);
   plan.edge_chunk = resolve_edge_chunk(plan);
+  detail::check_resources(plan);
   return plan;
 }
 
@@ -217,9 +219,15 @@ std::string RunPlan::describe() const {
   o << "device:          " << device.str() << ", batch " << s.batch << ", edge chunk "
     << (edge_chunk > 0 ? std::to_string(edge_chunk) : std::string("off")) << ", static cache "
     << (s.static_cache ? "on" : "off") << "\n";
-  o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir)
-    << (s.shard.sharded() ? ", shard " + s.shard.str() + " (merge the shards with `neuralom merge`)" : std::string())
+  o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir);
+  if (!s.output_dir.empty()) {
+    o << ", about " << detail::format_bytes(output_bytes) << (s.save_fields && s.compression > 0 ? " before compression" : "")
+      << " (" << (output_free_bytes >= 0 ? detail::format_bytes(static_cast<double>(output_free_bytes)) : std::string("unknown"))
+      << " free)";
+  }
+  o << (s.shard.sharded() ? ", shard " + s.shard.str() + " (merge the shards with `neuralom merge`)" : std::string())
     << (s.resume ? ", resuming its journal if there is one" : std::string()) << "\n";
+  o << "memory:          at least " << detail::format_bytes(memory_bytes) << " for the data\n";
   if (s.save_fields) {
     o << "fields:          " << results_file << ", " << save_channels.size() << " channels, " << save_leads.size()
       << " leads" << (s.compression > 0 ? ", gzip " + std::to_string(s.compression) : std::string()) << "\n";

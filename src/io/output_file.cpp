@@ -1,12 +1,14 @@
 #include "neuralom/io/output_file.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <system_error>
 #include <utility>
 
@@ -40,6 +42,18 @@ void ensure_output_directory(const std::string& dir) {
   ::close(fd);
   fs::remove(probe, ec);
   if (ec) throw OutputError("cannot write to " + dir + ": cannot remove probe file " + probe + ": " + ec.message());
+}
+
+int64_t free_space_bytes(const std::string& path) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(path.empty() ? fs::path(".") : fs::path(path), ec);
+  if (ec) return -1;
+  while (!fs::exists(dir, ec) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return -1;
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(st.f_bavail, st.f_frsize, &bytes)) return std::numeric_limits<int64_t>::max();
+  return bytes;
 }
 
 PendingFile::PendingFile(std::string final_path)

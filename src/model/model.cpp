@@ -2,7 +2,11 @@
 
 #include <filesystem>
 #include <sstream>
+#include <utility>
+#include <vector>
 
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 #include <spdlog/spdlog.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
@@ -10,6 +14,110 @@
 #include "neuralom/core/errors.h"
 
 namespace neuralom {
+namespace {
+
+/// forward(self, x: Tensor) -> Tensor, with any further arguments optional: how the engine calls it.
+void check_signature(const torch::jit::Module& module, const std::string& path) {
+  const auto method = module.find_method("forward");
+  if (!method) throw ModelError(path + ": the TorchScript module has no forward() method");
+  const c10::FunctionSchema& schema = method->function().getSchema();
+  const auto& args = schema.arguments();  // args[0] is self
+  std::string found = "forward(";
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    found += (i > 1 ? ", " : "") + args[i].name() + ": " + args[i].type()->str();
+  }
+  found += ") -> ";
+  for (std::size_t i = 0; i < schema.returns().size(); ++i) {
+    found += (i > 0 ? ", " : "") + schema.returns()[i].type()->str();
+  }
+  const auto refuse = [&](const std::string& why) {
+    throw ModelError(path + ": forward has the signature " + found + ", " + why +
+                     "; the engine calls forward(x: Tensor) -> Tensor");
+  };
+  if (args.size() < 2 || args[1].type()->kind() != c10::TypeKind::TensorType) refuse("not one tensor argument");
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    if (!args[i].default_value()) refuse("with arguments the engine does not pass");
+  }
+  if (schema.returns().size() != 1 || schema.returns()[0].type()->kind() != c10::TypeKind::TensorType) {
+    refuse("not returning one tensor");
+  }
+}
+
+/// The exporter's module records its sizes as attributes; they must be what neuralom.json says.
+/// (Other modules have no such attributes: the probe forward checks them.)
+void check_attributes(const torch::jit::Module& module, const ModelMetadata& m) {
+  const std::pair<const char*, int64_t> expected[] = {
+      {"in_channels", m.in_channels}, {"out_channels", m.out_channels}, {"grid_height", m.height},
+      {"grid_width", m.width},        {"hidden_dim", m.hidden_dim}};
+  for (const auto& [name, value] : expected) {
+    if (!module.hasattr(name)) continue;
+    const c10::IValue attr = module.attr(name);
+    if (!attr.isInt() || attr.toInt() != value) {
+      std::ostringstream s;
+      s << m.path << ": neuralom.json says " << name << " = " << value << ", but the network's " << name << " is "
+        << attr << " (the metadata does not describe this network: a corrupt or forged file)";
+      throw ModelError(s.str());
+    }
+  }
+  // The mesh: its node count follows from the level (plus local refinement, if any).
+  if (module.hasattr("num_mesh_nodes") && module.attr("num_mesh_nodes").isInt()) {
+    const int64_t nodes = module.attr("num_mesh_nodes").toInt();
+    const int64_t base = icosphere_nodes(m.mesh_level);
+    if ((m.mesh_nodes > 0 && nodes != m.mesh_nodes) || (m.local_refinement ? nodes < base : nodes != base)) {
+      throw ModelError(m.path + ": neuralom.json says mesh level " + std::to_string(m.mesh_level) +
+                       (m.mesh_nodes > 0 ? " with " + std::to_string(m.mesh_nodes) + " nodes" : std::string()) +
+                       ", but the network's mesh has " + std::to_string(nodes) +
+                       " nodes (the metadata does not describe this network: a corrupt or forged file)");
+    }
+  }
+}
+
+/// One forward of a deterministic input of the declared shape [1, in, H, W] (values in [-1, 1],
+/// like normalised anomalies), before the run computes anything: the network must accept it and
+/// return a finite float32 tensor [1, out, H, W] on its device. Costs one forward of one sample.
+void probe(torch::jit::Module& module, const ModelMetadata& m, c10::Device device) {
+  c10::InferenceMode guard;
+  const at::Tensor x =
+      at::arange(m.in_channels * m.height * m.width, at::TensorOptions().dtype(at::kFloat).device(device))
+          .mul_(0.618034f)
+          .sin_()
+          .reshape({1, m.in_channels, m.height, m.width});
+  std::ostringstream declared;
+  declared << "its metadata declares " << m.in_channels << " -> " << m.out_channels << " channels on " << m.height
+           << "x" << m.width;
+  c10::IValue out;
+  try {
+    out = module.forward({x});
+  } catch (const std::exception& e) {
+    // c10::Error from an operator, torch::jit::JITException from the network's own `raise`.
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    throw ModelError(m.path + ": the network fails on an input of its declared shape [1, " +
+                     std::to_string(m.in_channels) + ", " + std::to_string(m.height) + ", " +
+                     std::to_string(m.width) + "] (" + declared.str() +
+                     "): " + (c10_error != nullptr ? c10_error->what_without_backtrace() : e.what()));
+  }
+  if (!out.isTensor()) {
+    throw ModelError(m.path + ": forward returned " + out.tagKind() + ", expected a tensor");
+  }
+  const at::Tensor y = out.toTensor();
+  const std::vector<int64_t> want{1, m.out_channels, m.height, m.width};
+  const bool same_device = y.device().type() == device.type() && (!device.has_index() || y.device() == device);
+  if (y.sizes() != at::IntArrayRef(want) || y.scalar_type() != at::kFloat || !same_device) {
+    std::ostringstream s;
+    s << m.path << ": forward of a [1, " << m.in_channels << ", " << m.height << ", " << m.width
+      << "] input returned a " << y.scalar_type() << " tensor of shape " << y.sizes() << " on " << y.device()
+      << ", expected float32 [1, " << m.out_channels << ", " << m.height << ", " << m.width << "] on " << device
+      << " (" << declared.str() << ")";
+    throw ModelError(s.str());
+  }
+  if (!at::isfinite(y).all().item<bool>()) {
+    const int64_t bad = at::logical_not(at::isfinite(y)).sum().item<int64_t>();
+    throw ModelError(m.path + ": the network returns " + std::to_string(bad) + " NaN/Inf values (of " +
+                     std::to_string(y.numel()) + ") for a finite test input; it cannot produce a forecast");
+  }
+}
+
+}  // namespace
 
 struct Model::Impl {
   torch::jit::Module module;
@@ -43,6 +151,8 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
     throw ModelError(path + ": the archive has no neuralom.json metadata (export it with scripts/export_torchscript.py)");
   }
   impl->metadata = parse_model_metadata(extra[kModelMetadataFile], path);
+  check_signature(impl->module, path);
+  check_attributes(impl->module, impl->metadata);
   impl->module.eval();
   try {
     if (impl->module.find_method("set_edge_chunk")) {
@@ -55,6 +165,7 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
   } catch (const c10::Error& e) {
     throw ModelError(path + ": preparing the model failed: " + e.what_without_backtrace());
   }
+  probe(impl->module, impl->metadata, device);
   spdlog::debug("loaded {} from {}", impl->metadata.summary(), path);
   return Model(std::move(impl));
 }
@@ -71,12 +182,32 @@ at::Tensor Model::forward(const at::Tensor& x) const {
       << m.in_channels << ", " << m.height << ", " << m.width << "]";
     throw ModelError(s.str());
   }
+  c10::IValue out;
   try {
-    return impl_->module.forward({x}).toTensor();
+    out = impl_->module.forward({x});
   } catch (const c10::Error& e) {
-    // Not an input problem (shapes were checked above): out of memory, a device fault, a bug.
+    // Not an input problem (shapes were checked above, and the load's probe ran the network on
+    // its declared shape): out of memory, a device fault, a bug.
     throw std::runtime_error(m.path + ": forward failed: " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(m.path + ": forward failed: " + e.what());
   }
+  // The probe saw a well-formed output; a network whose output depends on more than the shape
+  // could still change its mind, and nothing downstream may see a wrong shape.
+  if (!out.isTensor() || out.toTensor().dim() != 4 || out.toTensor().size(0) != x.size(0) ||
+      out.toTensor().size(1) != m.out_channels || out.toTensor().size(2) != m.height ||
+      out.toTensor().size(3) != m.width || out.toTensor().scalar_type() != at::kFloat) {
+    std::ostringstream s;
+    s << m.path << ": forward returned ";
+    if (out.isTensor()) {
+      s << "a " << out.toTensor().scalar_type() << " tensor of shape " << out.toTensor().sizes();
+    } else {
+      s << out.tagKind();
+    }
+    s << ", expected float32 [" << x.size(0) << ", " << m.out_channels << ", " << m.height << ", " << m.width << "]";
+    throw ModelError(s.str());
+  }
+  return out.toTensor();
 }
 
 }  // namespace neuralom

@@ -1,6 +1,7 @@
 #include "neuralom/model/model_metadata.h"
 
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include <caffe2/serialize/inline_container.h>
@@ -16,6 +17,9 @@ using Json = nlohmann::json;
 /// An integer value; `what` ("field 'mesh_level'", "grid") names it in messages.
 int64_t as_int(const Json& node, const std::string& what, const std::string& origin) {
   if (!node.is_number_integer()) throw ModelError(origin + ": neuralom.json " + what + " is not an integer");
+  if (node.is_number_unsigned() && node.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    throw ModelError(origin + ": neuralom.json " + what + " is too large (" + node.dump() + ")");
+  }
   return node.get<int64_t>();
 }
 
@@ -56,7 +60,17 @@ std::string describe_graph(const Json& root) {
   return s.str();
 }
 
+/// Throws unless lo <= value <= hi.
+void check_range(int64_t value, int64_t lo, int64_t hi, const char* what, const std::string& origin) {
+  if (value < lo || value > hi) {
+    throw ModelError(origin + ": neuralom.json declares " + what + " = " + std::to_string(value) + ", outside " +
+                     std::to_string(lo) + ".." + std::to_string(hi) + " (a corrupt or forged file?)");
+  }
+}
+
 }  // namespace
+
+int64_t icosphere_nodes(int64_t level) { return 10 * (int64_t{1} << (2 * level)) + 2; }
 
 std::string ModelMetadata::summary() const {
   std::ostringstream s;
@@ -70,7 +84,8 @@ ModelMetadata parse_model_metadata(const std::string& json, const std::string& o
   Json root;
   try {
     root = Json::parse(json);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error for malformed text, out_of_range for a number beyond double (1e400).
     throw ModelError(origin + ": neuralom.json is not valid JSON: " + e.what());
   }
   if (!root.is_object()) throw ModelError(origin + ": neuralom.json is not a JSON object");
@@ -102,11 +117,35 @@ ModelMetadata parse_model_metadata(const std::string& json, const std::string& o
   if (m.in_channels <= 0 || m.out_channels <= 0 || m.height <= 0 || m.width <= 0) {
     throw ModelError(origin + ": neuralom.json has non-positive channel counts or grid size");
   }
+  check_range(m.in_channels, 1, kMaxModelChannels, "in_channels", origin);
+  check_range(m.out_channels, 1, kMaxModelChannels, "out_channels", origin);
+  check_range(m.height, 1, kMaxGridSide, "grid rows", origin);
+  check_range(m.width, 1, kMaxGridSide, "grid columns", origin);
+  check_range(m.height * m.width, 1, kMaxGridPoints, "grid points (rows x columns)", origin);
   m.mesh_level = required_int(root, "mesh_level", origin);
+  check_range(m.mesh_level, 0, kMaxMeshLevel, "mesh_level", origin);
   m.hidden_dim = required_int(root, "hidden_dim", origin);
+  check_range(m.hidden_dim, 1, kMaxHiddenDim, "hidden_dim", origin);
   m.processor_layers = required_int(root, "processor_layers", origin);
+  check_range(m.processor_layers, 1, kMaxProcessorLayers, "processor_layers", origin);
   if (root.contains("parameters") && !root["parameters"].is_null()) {
     m.parameters = as_int(root["parameters"], "field 'parameters'", origin);
+    check_range(m.parameters, 0, std::numeric_limits<int64_t>::max(), "parameters", origin);
+  }
+  // The mesh: without local refinement its node count follows from the level; the exporter
+  // records the count, so a level that does not match it is a forged or corrupt file.
+  const auto refinement = root.find("local_refinement");
+  m.local_refinement = refinement != root.end() && !refinement->is_null() &&
+                       !(refinement->is_boolean() && !refinement->get<bool>());
+  const auto graph = root.find("graph");
+  if (graph != root.end() && graph->is_object() && graph->contains("mesh_nodes")) {
+    m.mesh_nodes = as_int((*graph)["mesh_nodes"], "field 'graph.mesh_nodes'", origin);
+    const int64_t base = icosphere_nodes(m.mesh_level);
+    if (m.local_refinement ? m.mesh_nodes < base : m.mesh_nodes != base) {
+      throw ModelError(origin + ": neuralom.json says mesh level " + std::to_string(m.mesh_level) + " (" +
+                       std::to_string(base) + " nodes" + (m.local_refinement ? " before refinement" : "") +
+                       ") but records a mesh of " + std::to_string(m.mesh_nodes) + " nodes");
+    }
   }
   m.checkpoint = optional_string(root, "checkpoint");
   m.checkpoint_sha256 = optional_string(root, "checkpoint_sha256");
@@ -114,15 +153,32 @@ ModelMetadata parse_model_metadata(const std::string& json, const std::string& o
   m.exporter_version = optional_string(root, "exporter_version");
   m.graph_provenance = describe_graph(root);
   if (m.model == "stage1") {
+    // Stage 1 reads the ocean state and the forcing of two days: in = out + 2 x forcing.
+    if (m.in_channels <= m.out_channels || (m.in_channels - m.out_channels) % 2 != 0) {
+      throw ModelError(origin + ": neuralom.json of a stage-1 model maps " + std::to_string(m.in_channels) + " -> " +
+                       std::to_string(m.out_channels) + " channels; expected ocean + 2 x forcing inputs "
+                       "(e.g. 101 = 93 + 4 + 4)");
+    }
     m.forcing_channels_per_day = root.contains("forcing_channels_per_day")
                                      ? required_int(root, "forcing_channels_per_day", origin)
                                      : (m.in_channels - m.out_channels) / 2;
+    if (m.forcing_channels_per_day != (m.in_channels - m.out_channels) / 2) {
+      throw ModelError(origin + ": neuralom.json says " + std::to_string(m.forcing_channels_per_day) +
+                       " forcing channels per day, but its channels " + std::to_string(m.in_channels) + " -> " +
+                       std::to_string(m.out_channels) + " imply " +
+                       std::to_string((m.in_channels - m.out_channels) / 2));
+    }
   }
   if (m.model == "atmos") {
     m.substeps_per_day = required_int(root, "substeps_per_day", origin);
+    check_range(m.substeps_per_day, 1, kMaxSubstepsPerDay, "substeps_per_day", origin);
     const auto fc = root.find("forcing_channels");
     if (fc == root.end() || !fc->is_array() || fc->empty()) {
       throw ModelError(origin + ": neuralom.json of an atmosphere model needs 'forcing_channels'");
+    }
+    if (static_cast<int64_t>(fc->size()) > m.out_channels) {
+      throw ModelError(origin + ": neuralom.json lists " + std::to_string(fc->size()) +
+                       " forcing channels for a model of " + std::to_string(m.out_channels) + " output channels");
     }
     for (const auto& c : *fc) {
       const int64_t ch = as_int(c, "field 'forcing_channels'", origin);
@@ -132,7 +188,6 @@ ModelMetadata parse_model_metadata(const std::string& json, const std::string& o
       }
       m.forcing_channels.push_back(ch);
     }
-    if (m.substeps_per_day <= 0) throw ModelError(origin + ": substeps_per_day must be positive");
   }
   return m;
 }

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -163,6 +164,19 @@ std::string device_for_local_rank(const std::string& request, int local_rank, in
 int threads_for_local_rank(int requested, int local_ranks) {
   if (requested > 0) return requested;
   return std::max(1, hardware_threads() / std::max(1, local_ranks));
+}
+
+int64_t usable_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  int64_t bytes = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
+  // cgroup v2 ("max" when unlimited), then v1 (a huge number when unlimited).
+  for (const char* file : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(file);
+    long long limit = 0;
+    if (in >> limit && limit > 0 && (bytes == 0 || limit < bytes)) bytes = static_cast<int64_t>(limit);
+  }
+  return bytes;
 }
 
 c10::Device select_device(const std::string& request) {

@@ -35,9 +35,16 @@ struct SettingsLayer {
 /// Throws ConfigError naming the offending flag or key.
 RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const SettingsLayer& config);
 
+/// Upper bounds of settings whose absurd values would otherwise exhaust memory or overflow: index
+/// lists (initial conditions, channels, leads), CPU threads, days read ahead, atmosphere sub-steps.
+inline constexpr int64_t kMaxIndices = int64_t{1} << 20;
+inline constexpr int64_t kMaxThreads = 4096;
+inline constexpr int64_t kMaxPrefetch = 1024;
+inline constexpr int64_t kMaxSubsteps = 1024;
+
 /// Parses an index specification: "0:240" (half-open range), "0:240:10" (with step), "5",
 /// lists of those separated by commas ("0,5,10:12"). `what` names the setting in messages.
-/// Throws ConfigError.
+/// Throws ConfigError, also for lists of more than kMaxIndices indices.
 std::vector<int64_t> parse_index_spec(const std::string& text, const std::string& what);
 
 /// The reference's variable names: S, U, V, T at 23 depths each, then SSH (93 names).

@@ -61,6 +61,11 @@ struct RunPlan {
   // the runner from the truth (engine/extreme_thresholds.h).
   ExtremesSpec extremes;
 
+  // Resources, estimated before compute (engine/detail/resource_checks).
+  double output_bytes = 0;          ///< what the outputs will take (fields uncompressed)
+  int64_t output_free_bytes = -1;   ///< free space of the output directory, -1 if unknown
+  double memory_bytes = 0;          ///< a lower bound of the host memory for the data
+
   /// The last lead day (prediction_length − 1).
   int64_t last_lead() const { return settings.prediction_length - 1; }
 
@@ -68,8 +73,10 @@ struct RunPlan {
   std::string describe() const;
 };
 
-/// Validates the settings against the files they name. Throws ConfigError, InputError,
-/// ModelError or OutputError with a message naming the file, dataset or setting at fault.
+/// Validates the settings against the files they name, and the run against the machine: the
+/// outputs must fit in the output directory's free space, the data in memory. Throws ConfigError,
+/// InputError, ModelError or OutputError with a message naming the file, dataset or setting at
+/// fault (for resources: the estimate and what it is made of).
 RunPlan plan_run(const RunSettings& settings);
 
 /// The command that exports a TorchScript model from a reference checkpoint (for messages):

@@ -3,6 +3,7 @@
 // an interrupted run never leaves a file that looks complete.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace neuralom {
@@ -10,6 +11,11 @@ namespace neuralom {
 /// Creates `dir` (and parents) if needed and checks that a file can be created in it.
 /// Throws OutputError ("cannot write to <dir>: <reason>").
 void ensure_output_directory(const std::string& dir);
+
+/// Bytes an unprivileged process may still write to the file system that holds `path`, or its
+/// nearest existing parent directory (statvfs: f_bavail x f_frsize); -1 if that cannot be told.
+/// Quotas and `ulimit -f` are not seen. Never throws.
+int64_t free_space_bytes(const std::string& path);
 
 /// A file (or a directory, e.g. a Zarr store) being written under a temporary name.
 class PendingFile {

@@ -23,9 +23,14 @@ struct ModelOptions {
 
 class Model {
  public:
-  /// Loads a TorchScript archive onto `device`, reads and validates its metadata and applies
-  /// `options`. Throws ModelError naming the file (missing, not a TorchScript archive, no
-  /// neuralom.json, not float32, methods missing).
+  /// Loads a TorchScript archive onto `device`, reads and validates its metadata, applies
+  /// `options`, and checks that the network is what the metadata says before anyone computes with
+  /// it: forward(x: Tensor) -> Tensor; the exporter's size attributes (channels, grid, hidden
+  /// width, mesh nodes), where present, equal the metadata's; and one probe forward of a finite
+  /// [1, in_channels, H, W] float32 input returns a finite float32 [1, out_channels, H, W] on
+  /// `device` (the cost of one forward of one sample). Throws ModelError naming the file (missing,
+  /// not a TorchScript archive, no or contradictory neuralom.json, wrong signature, output shape or
+  /// dtype, NaN/Inf, methods missing).
   static Model load(const std::string& path, c10::Device device, const ModelOptions& options = {});
 
   Model(Model&&) noexcept;
@@ -37,7 +42,8 @@ class Model {
 
   /// Runs the network: `x` float32 `[B, in_channels, height, width]` on the model's device →
   /// `[B, out_channels, height, width]`. Must be called under c10::InferenceMode.
-  /// Throws ModelError if `x` has the wrong shape.
+  /// Throws ModelError if `x` or the network's output has the wrong shape or type;
+  /// std::runtime_error if the network fails (out of memory, device fault).
   at::Tensor forward(const at::Tensor& x) const;
 
  private:

@@ -21,6 +21,8 @@ struct ModelMetadata {
   int64_t hidden_dim = 0;
   int64_t processor_layers = 0;
   int64_t parameters = 0;
+  bool local_refinement = false;      ///< the mesh is locally refined (the atmosphere model's is)
+  int64_t mesh_nodes = 0;             ///< "graph": {"mesh_nodes": N}; 0 = not recorded
   int64_t forcing_channels_per_day = 0;  ///< stage 1: forcing channels per day in its input
   int64_t substeps_per_day = 0;          ///< atmosphere model: applications per ocean day
   std::vector<int64_t> forcing_channels; ///< atmosphere model: its channels that force the ocean
@@ -41,8 +43,24 @@ struct ModelMetadata {
 /// The name of the metadata file inside the archive's `extra/` folder.
 inline constexpr const char* kModelMetadataFile = "neuralom.json";
 
+/// Bounds on the sizes a model may declare. The reference's are 101 channels, 360x720, mesh level
+/// 5, hidden width 512, 16 layers, 4 sub-steps; the bounds leave room for much larger models but
+/// refuse sizes whose products would overflow or that no machine could hold.
+inline constexpr int64_t kMaxModelChannels = 1 << 16;
+inline constexpr int64_t kMaxGridSide = 1 << 20;
+inline constexpr int64_t kMaxGridPoints = int64_t{1} << 32;
+inline constexpr int64_t kMaxMeshLevel = 12;
+inline constexpr int64_t kMaxHiddenDim = 1 << 16;
+inline constexpr int64_t kMaxProcessorLayers = 1 << 12;
+inline constexpr int64_t kMaxSubstepsPerDay = 1024;
+
+/// Mesh nodes of the icosahedral multimesh of `level` without local refinement: 10·4^level + 2.
+int64_t icosphere_nodes(int64_t level);
+
 /// Parses and validates `neuralom.json` text. `origin` names the file in messages.
-/// Throws ModelError for malformed JSON, a wrong format tag, or missing/invalid fields.
+/// Throws ModelError for malformed JSON, a wrong format tag, missing/invalid fields, sizes outside
+/// the bounds above, or a self-contradiction (forcing channels that do not add up, a mesh whose
+/// recorded node count is not that of its level).
 ModelMetadata parse_model_metadata(const std::string& json, const std::string& origin);
 
 /// Reads only the metadata of an exported model (no weights are loaded). Throws ModelError

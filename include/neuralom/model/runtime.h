@@ -1,6 +1,7 @@
 // The compute runtime: threads, the BLAS library actually loaded, compute devices and memory use.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ std::string device_for_local_rank(const std::string& request, int local_rank, in
 /// Intra-op threads for one of `local_ranks` ranks on a node: `requested` if > 0, else the
 /// hardware threads shared out among the ranks (at least 1). Never throws.
 int threads_for_local_rank(int requested, int local_ranks);
+/// Host memory this process may use, in bytes: the physical memory, or the cgroup's limit where
+/// that is smaller (containers, batch systems); 0 if unknown. Never throws.
+int64_t usable_memory_bytes();
 
 /// Resolves a device request: "auto" (CUDA if available, else CPU with a warning), "cpu", "cuda",
 /// "cuda:N". Throws ConfigError for malformed names or unavailable devices.

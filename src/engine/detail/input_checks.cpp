@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -16,6 +17,8 @@
 namespace neuralom::detail {
 namespace fs = std::filesystem;
 namespace {
+
+constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 
 int64_t max_of(const std::vector<int64_t>& v) { return v.empty() ? -1 : *std::max_element(v.begin(), v.end()); }
 
@@ -168,6 +171,10 @@ void validate_channels(const RunSettings& s) {
   };
   check_positions(s.ocean_channels, "ocean_channels");
   check_positions(s.atmos_channels, "atmos_channels");
+  if (s.ocean_channels.empty()) throw ConfigError("ocean_channels is empty: the models need an ocean state");
+  if (s.atmos_channels.empty()) {
+    throw ConfigError("atmos_channels is empty: stage 1 takes forcing channels (the reference's are 93:97)");
+  }
   if (s.out_channels.size() != s.ocean_channels.size()) {
     throw ConfigError("out_channels has " + std::to_string(s.out_channels.size()) + " channels but ocean_channels " +
                       std::to_string(s.ocean_channels.size()) + "; the model's outputs are the ocean state");
@@ -216,12 +223,11 @@ void validate_ocean_data(RunPlan& plan) {
   }
   plan.days_available = c.times > 1 ? std::min(plan.ocean_shape.times, c.times) : plan.ocean_shape.times;
 
-  // Land mask: one per output channel.
+  // Land mask: one per output channel; opened as the runner will read it (rank, element type).
   require_file(s.land_mask_path, "land mask");
-  const H5DatasetInfo mask = H5File::open_read(s.land_mask_path).dataset_info("fields");
+  const FieldsShape mask = FieldsFile(s.land_mask_path).shape();
   const int64_t need_c = max_of(s.out_channels) + 1;
-  if (mask.shape.size() != 4 || mask.shape[0] < 1 || mask.shape[1] < need_c || mask.shape[2] < plan.height ||
-      mask.shape[3] < plan.width) {
+  if (mask.times < 1 || mask.channels < need_c || mask.rows < plan.height || mask.cols < plan.width) {
     throw InputError(s.land_mask_path + ":/fields has shape " + mask.shape_string() + ", expected [>=1, >=" +
                      std::to_string(need_c) + ", >=" + std::to_string(plan.height) + ", >=" +
                      std::to_string(plan.width) + "] (one mask per output channel on the model's grid)");
@@ -234,14 +240,21 @@ void validate_ics(const RunPlan& plan) {
   std::set<int64_t> seen;
   for (const auto ic : s.ics) {
     if (!seen.insert(ic).second) throw ConfigError("--ics lists initial condition " + std::to_string(ic) + " twice");
-    const int64_t last = ic + s.prediction_length - 1;
-    if (ic < 0 || last >= plan.days_available) {
+    // ic + prediction_length - 1 < days_available, written so that absurd values cannot overflow.
+    if (ic < 0 || s.prediction_length < 1 || s.prediction_length > plan.days_available ||
+        ic > plan.days_available - s.prediction_length) {
+      const bool representable = s.prediction_length >= 1 && ic <= kMaxInt64 - (s.prediction_length - 1);
       std::ostringstream m;
       m << "initial condition " << ic << " with prediction length " << s.prediction_length << " needs days " << ic
-        << ".." << last << ", but only days 0.." << plan.days_available - 1 << " are available ("
+        << ".." << (representable ? std::to_string(ic + s.prediction_length - 1) : std::string("beyond 2^63"))
+        << ", but only days 0.." << plan.days_available - 1 << " are available ("
         << plan.ocean_file << " has " << plan.ocean_shape.times << " days";
       if (plan.climatology_shape.times > 1) m << ", the climatology " << plan.climatology_shape.times;
-      m << "); the last usable initial condition is " << plan.days_available - s.prediction_length;
+      if (s.prediction_length <= plan.days_available) {
+        m << "); the last usable initial condition is " << plan.days_available - s.prediction_length;
+      } else {
+        m << "); the data are shorter than one prediction of " << s.prediction_length << " days";
+      }
       throw InputError(m.str());
     }
   }
@@ -294,13 +307,23 @@ void validate_atmosphere(RunPlan& plan) {
   (void)load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_shape.channels);
 
   const int64_t last_ic = max_of(s.ics);
-  const int64_t need = s.atmos_time_offset + s.atmos_steps_per_day * last_ic + 1;
-  if (need > plan.atmos_shape.times) {
+  // The snapshot of the last initial condition, offset + steps_per_day * ic, must exist; absurd
+  // settings must not overflow on the way.
+  int64_t snapshot = 0;
+  const bool overflow = s.atmos_steps_per_day < 1 || s.atmos_time_offset < 0 ||
+                        __builtin_mul_overflow(s.atmos_steps_per_day, last_ic, &snapshot) ||
+                        __builtin_add_overflow(snapshot, s.atmos_time_offset, &snapshot);
+  if (overflow || snapshot >= plan.atmos_shape.times) {
     std::ostringstream m;
     m << where << " has " << plan.atmos_shape.times << " time steps, but initial condition " << last_ic
-      << " needs snapshot " << need - 1 << " (= " << s.atmos_time_offset << " + " << s.atmos_steps_per_day << " x "
-      << last_ic << "); the file covers initial conditions up to "
-      << (plan.atmos_shape.times - 1 - s.atmos_time_offset) / s.atmos_steps_per_day;
+      << " needs snapshot " << (overflow ? std::string("beyond 2^63") : std::to_string(snapshot)) << " (= "
+      << s.atmos_time_offset << " + " << s.atmos_steps_per_day << " x " << last_ic << "); ";
+    if (plan.atmos_shape.times > s.atmos_time_offset && s.atmos_steps_per_day >= 1) {
+      m << "the file covers initial conditions up to "
+        << (plan.atmos_shape.times - 1 - s.atmos_time_offset) / s.atmos_steps_per_day;
+    } else {
+      m << "the file has no snapshot at or after the time offset " << s.atmos_time_offset;
+    }
     throw InputError(m.str());
   }
 }

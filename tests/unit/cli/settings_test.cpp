@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "error_message.h"
+
 #include "neuralom/cli/config.h"
 #include "neuralom/cli/options.h"
 #include "neuralom/cli/settings.h"
@@ -55,6 +57,70 @@ TEST(IndexSpec, RejectsMalformedText) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("--ics"), std::string::npos) << e.what();
   }
+}
+
+TEST(IndexSpec, HugeRangesAreRefusedNotAllocated) {
+  // 2^63 - 1 indices would exhaust memory; a step past INT64_MAX must not overflow.
+  EXPECT_THROW(parse_index_spec("0:9223372036854775807", "--ics"), ConfigError);
+  EXPECT_THROW(parse_index_spec("0:1048577", "--ics"), ConfigError);
+  EXPECT_EQ(parse_index_spec("0:1048576", "--ics").size(), static_cast<std::size_t>(kMaxIndices));
+  EXPECT_THROW(parse_index_spec("0:1048576,5", "--ics"), ConfigError);
+  EXPECT_EQ(parse_index_spec("5:100:9223372036854775807", "x"), (std::vector<int64_t>{5}));
+  EXPECT_EQ(parse_index_spec("9223372036854775806:9223372036854775807", "x"),
+            (std::vector<int64_t>{9223372036854775806}));
+  EXPECT_EQ(parse_index_spec("1:10:4", "x"), (std::vector<int64_t>{1, 5, 9}));
+  EXPECT_NE(testing::error_message<ConfigError>([] { parse_index_spec("0:9223372036854775807", "--ics"); })
+                .find("--ics: '0:9223372036854775807' lists more than 1048576 indices"),
+            std::string::npos);
+}
+
+TEST(RunCommand, BoundsValuesBeforeNarrowingThem) {
+  // 2^32 + 1 wraps to 1 in an int: it must be refused as a compression level, not accepted as 1.
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--compression", "4294967297"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--threads", "4294967298"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kSimulate, {"--prefetch", "9223372036854775807"}), ConfigError);
+  EXPECT_THROW(parse(RunMode::kForecast, {"--atmos-substeps", "100000"}), ConfigError);
+  EXPECT_EQ(parse(RunMode::kSimulate, {"--compression", "9", "--threads", "4096", "--prefetch", "1024"}).compression, 9);
+}
+
+TEST(ConfigFile, RefusesKeysThatAreNotNames) {
+  const fs::path dir = scratch_dir("complex_key");
+  // A sequence as a mapping key used to escape as YAML::BadConversion (an "internal error").
+  write(dir / "config.yaml", "? [a, b]\n: c\n");
+  EXPECT_NE(testing::error_message<ConfigError>([&] { load_config_file((dir / "config.yaml").string()); })
+                .find("a mapping key must be a plain name"),
+            std::string::npos);
+  write(dir / "section.yaml", "NeuralOM:\n  ? {x: 1}\n  : 2\n");
+  EXPECT_THROW(load_config_file((dir / "section.yaml").string(), "NeuralOM"), ConfigError);
+  EXPECT_THROW(load_config_file((dir / "section.yaml").string(), "Other"), ConfigError);
+  fs::remove_all(dir);
+}
+
+TEST(ConfigFile, RefusesAliasBombsAndDeepNesting) {
+  const fs::path dir = scratch_dir("bomb");
+  // Ten levels of ten aliases each describe 10^10 values in a few hundred bytes.
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) bomb += ", " + prev;
+    bomb += "]\n";
+  }
+  write(dir / "bomb.yaml", bomb);
+  EXPECT_NE(testing::error_message<ConfigError>([&] { load_config_file((dir / "bomb.yaml").string()); })
+                .find("expands to more than 100000 values"),
+            std::string::npos);
+  write(dir / "deep.yaml", "a: " + std::string(100, '[') + std::string(100, ']') + "\n");
+  EXPECT_THROW(load_config_file((dir / "deep.yaml").string()), ConfigError);
+  write(dir / "cycle.yaml", "a: &a [1, *a]\nb: &b {<<: *b}\n");  // an anchor used inside itself
+  EXPECT_THROW(load_config_file((dir / "cycle.yaml").string()), ConfigError);
+  fs::remove_all(dir);
+}
+
+TEST(ConfigFile, RefusesWhatIsNotARegularFile) {
+  // /dev/zero never ends: reading it as YAML would exhaust memory.
+  EXPECT_THROW(load_config_file("/dev/zero"), ConfigError);
+  EXPECT_THROW(load_config_file(fs::temp_directory_path().string()), ConfigError);
 }
 
 TEST(ReferenceVariables, AreTheConfigsOutVariables) {

@@ -1,5 +1,6 @@
 // neuralom.json as scripts/export_torchscript.py writes it, parsed with nlohmann-json: the fields
-// the engine reads, and the messages for metadata it cannot use.
+// the engine reads, and the messages for metadata it cannot use — malformed, absurd or
+// self-contradictory (several of these were found by the model_metadata fuzz target).
 #include "neuralom/model/model_metadata.h"
 
 #include <string>
@@ -46,6 +47,13 @@ std::string edited(std::string text, const std::string& from, const std::string&
   EXPECT_NE(at, std::string::npos) << from;
   return at == std::string::npos ? text : text.replace(at, from.size(), to);
 }
+
+/// One edit of stage1_json() and what the message then says (all of it, or a part).
+struct Edit {
+  const char* from;
+  const char* to;
+  const char* expected;
+};
 
 std::string message_of(const std::string& json) {
   return testing::error_message<ModelError>([&] { parse_model_metadata(json, "m.pt"); });
@@ -101,6 +109,8 @@ TEST(ModelMetadataTest, AtmosphereModelsNeedSubstepsAndForcingChannels) {
             "m.pt: forcing channel 69 is outside the model's 69 output channels");
   EXPECT_EQ(message_of(edited(atmos, "[65, 66, 67, 68]", "[]")),
             "m.pt: neuralom.json of an atmosphere model needs 'forcing_channels'");
+  EXPECT_NE(message_of(edited(atmos, "\"substeps_per_day\": 4", "\"substeps_per_day\": 0")).find("substeps_per_day = 0"),
+            std::string::npos);
 }
 
 TEST(ModelMetadataTest, RejectsWhatIsNotExporterMetadata) {
@@ -114,12 +124,7 @@ TEST(ModelMetadataTest, RejectsWhatIsNotExporterMetadata) {
 }
 
 TEST(ModelMetadataTest, MissingAndMistypedFieldsNameTheField) {
-  struct Case {
-    const char* from;
-    const char* to;
-    const char* message;
-  };
-  const Case cases[] = {
+  const Edit cases[] = {
       {"\"mesh_level\": 5", "\"mesh_level\": null", "m.pt: neuralom.json has no 'mesh_level'"},
       {"\"hidden_dim\": 432", "\"hidden_dim\": 432.5", "m.pt: neuralom.json field 'hidden_dim' is not an integer"},
       {"\"in_channels\": 101", "\"in_channels\": \"101\"", "m.pt: neuralom.json field 'in_channels' is not an integer"},
@@ -127,7 +132,58 @@ TEST(ModelMetadataTest, MissingAndMistypedFieldsNameTheField) {
       {"[360, 720]", "[360, 7.5]", "m.pt: neuralom.json field 'grid' is not an integer"},
       {"\"stage1\"", "\"stage3\"", "m.pt: neuralom.json has model 'stage3', expected stage1, stage2 or atmos"},
   };
-  for (const auto& c : cases) EXPECT_EQ(message_of(edited(stage1_json(), c.from, c.to)), c.message) << c.to;
+  for (const auto& c : cases) EXPECT_EQ(message_of(edited(stage1_json(), c.from, c.to)), c.expected) << c.to;
+}
+
+TEST(ModelMetadataTest, IcosphereNodeCounts) {
+  EXPECT_EQ(icosphere_nodes(0), 12);
+  EXPECT_EQ(icosphere_nodes(3), 642);
+  EXPECT_EQ(icosphere_nodes(5), 10242);
+  EXPECT_EQ(icosphere_nodes(kMaxMeshLevel), 167772162);
+}
+
+TEST(ModelMetadataTest, NumberBeyondDoubleIsAModelError) {
+  // nlohmann's out_of_range (not a parse_error) escaped as an "internal error" (found by fuzzing).
+  EXPECT_NE(message_of(edited(stage1_json(), "\"in_channels\": 101", "\"in_channels\": 1e711"))
+                .find("m.pt: neuralom.json is not valid JSON: "),
+            std::string::npos);
+  EXPECT_NE(message_of(R"({"format": 80e9448})").find("not valid JSON"), std::string::npos);
+}
+
+TEST(ModelMetadataTest, RefusesAbsurdSizes) {
+  const Edit cases[] = {
+      {"[360, 720]", "[1000000000, 1000000000]", "declares grid rows = 1000000000, outside 1..1048576"},
+      {"[360, 720]", "[1048576, 1048576]", "grid points (rows x columns) = 1099511627776"},
+      {"\"in_channels\": 101", "\"in_channels\": 1099511627776", "in_channels = 1099511627776"},
+      {"\"in_channels\": 101", "\"in_channels\": 9223372036854775813", "field 'in_channels' is too large"},
+      {"\"mesh_level\": 5", "\"mesh_level\": -3", "mesh_level = -3"},
+      {"\"hidden_dim\": 432", "\"hidden_dim\": 0", "hidden_dim = 0"},
+      {"\"processor_layers\": 16", "\"processor_layers\": 100000", "processor_layers = 100000"},
+      {"\"parameters\": 12345678", "\"parameters\": -1", "parameters = -1"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_NE(message_of(edited(stage1_json(), c.from, c.to)).find(c.expected), std::string::npos) << c.to;
+  }
+}
+
+TEST(ModelMetadataTest, RefusesContradictions) {
+  // The mesh's recorded node count is that of its level (10242 at level 5, 2562 at level 4).
+  EXPECT_EQ(message_of(edited(stage1_json(), "\"mesh_level\": 5", "\"mesh_level\": 4")),
+            "m.pt: neuralom.json says mesh level 4 (2562 nodes) but records a mesh of 10242 nodes");
+  // A locally refined mesh has more nodes than its base level, never fewer.
+  EXPECT_NO_THROW(parse_model_metadata(
+      edited(stage1_json(), "\"local_refinement\": null", "\"local_refinement\": [{\"splits\": 1}]"), "m.pt"));
+  EXPECT_NE(message_of(edited(edited(stage1_json(), "\"local_refinement\": null", "\"local_refinement\": [{}]"),
+                              "\"mesh_nodes\": 10242", "\"mesh_nodes\": 100"))
+                .find("before refinement"),
+            std::string::npos);
+  EXPECT_EQ(message_of(edited(stage1_json(), "\"forcing_channels_per_day\": 4", "\"forcing_channels_per_day\": 3")),
+            "m.pt: neuralom.json says 3 forcing channels per day, but its channels 101 -> 93 imply 4");
+  for (const char* in : {"\"in_channels\": 100", "\"in_channels\": 93"}) {
+    EXPECT_NE(message_of(edited(stage1_json(), "\"in_channels\": 101", in)).find("ocean + 2 x forcing"),
+              std::string::npos)
+        << in;
+  }
 }
 
 }  // namespace
