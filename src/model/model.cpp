@@ -4,10 +4,10 @@
 #include <sstream>
 
 #include <spdlog/spdlog.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/model/torch_compat.h"
 
 namespace neuralom {
 
@@ -32,7 +32,7 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
   // and keeps ~4 GB of profiling state alive at full size; the plain interpreter runs the same
   // ops with less memory and is faster (measured: 2.9 vs 6.5 GiB, 71 vs 81 s per stage-1 forward).
   // The flag is process-wide; on CUDA the default (optimising, fusing) executor is kept.
-  if (device.is_cpu()) torch::jit::setGraphExecutorOptimize(false);
+  if (device.is_cpu()) torch_compat::use_plain_graph_executor();
   torch::jit::ExtraFilesMap extra{{kModelMetadataFile, ""}};
   try {
     impl->module = torch::jit::load(path, device, extra);
