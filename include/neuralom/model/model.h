@@ -25,7 +25,8 @@ class Model {
  public:
   /// Loads a TorchScript archive onto `device`, reads and validates its metadata and applies
   /// `options`. Throws ModelError naming the file (missing, not a TorchScript archive, no
-  /// neuralom.json, not float32, methods missing).
+  /// neuralom.json, not float32, methods missing); when LibTorch cannot load the archive the
+  /// message names the torch that exported it and this build's LibTorch.
   static Model load(const std::string& path, c10::Device device, const ModelOptions& options = {});
 
   Model(Model&&) noexcept;
