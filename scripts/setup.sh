@@ -198,8 +198,10 @@ main() {
   fi
   if [ -z "${CMAKE_CXX_COMPILER_LAUNCHER:-}" ] && command -v ccache >/dev/null 2>&1; then
     cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-    # Paths relative to the checkout, so that other clones on this machine hit the same cache.
+    # Paths relative to the checkout, so that other clones on this machine hit the same cache;
+    # the sloppiness lets ccache cache the sources compiled with the precompiled header.
     export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
+    export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
   fi
   log "configuring $BUILD_DIR ($flavour flavour)"
   mkdir -p "$BUILD_DIR"

@@ -46,7 +46,9 @@ CHECKPOINTS = {
     "stage2": GOLDEN / "ocean_small" / "stage2_best_ckpt.tar",
     "atmos": GOLDEN / "ocean_small_forecasting" / "atmos_best_ckpt.tar",
 }
-SMALL = ["--input-res", "32", "64", "--mesh-level", "3", "--hidden-dim", "32", "--processor-layers", "4"]
+# The golden cases' configuration and graph (the portable mesh arithmetic, as tests/e2e exports).
+SMALL = ["--input-res", "32", "64", "--mesh-level", "3", "--hidden-dim", "32", "--processor-layers", "4",
+         "--mesh-arithmetic", "portable"]
 
 CROSS_LIBTORCH_TOLERANCE = 2e-5  # same archive, the two engines (see the module docstring)
 REFERENCE_TOLERANCE = 1e-4  # against the reference implementation, as in tests/e2e
