@@ -24,7 +24,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,11 +123,6 @@ def other(this) -> Flavour:
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
-    """A fresh folder under $NEURALOM_TEST_WORK_DIR, else a pytest tmp dir."""
-    base = os.environ.get("NEURALOM_TEST_WORK_DIR")
-    if base:
-        os.makedirs(base, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="compat-", dir=base))
     return tmp_path_factory.mktemp("compat")
 
 
