@@ -210,7 +210,7 @@ main() {
     cat "$BUILD_DIR/configure.log" >&2
     die "CMake configuration failed (log above). Missing libraries? See README.md 'Building' and environment.yml."
   fi
-  grep -m1 '^-- neuralom:' "$BUILD_DIR/configure.log" | sed 's/^-- /[setup] /' >&2 || true
+  grep -m1 '^-- neuralom: LibTorch' "$BUILD_DIR/configure.log" | sed 's/^-- /[setup] /' >&2 || true
   log "building with $JOBS jobs"
   cmake --build "$BUILD_DIR" -j "$JOBS"
   log "done: $BUILD_DIR/neuralom"
