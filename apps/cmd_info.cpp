@@ -14,6 +14,7 @@
 #include "neuralom/core/version.h"
 #include "neuralom/model/model_metadata.h"
 #include "neuralom/model/runtime.h"
+#include "neuralom/model/torch_compat.h"
 
 namespace neuralom::app {
 namespace {
@@ -32,6 +33,13 @@ int print_model_info(const std::string& path) {
   }
   std::cout << "neuralom.json:\n" << m.json << "\n";
   return kExitOk;
+}
+
+std::string flavour_description(const std::string& flavour) {
+  if (flavour == "debian") return "debian (Debian's libtorch-dev)";
+  if (flavour == "pip") return "pip (LibTorch of PyPI's torch)";
+  if (flavour == "conda") return "conda (LibTorch of a conda environment)";
+  return flavour + " (a LibTorch found through CMAKE_PREFIX_PATH)";
 }
 
 }  // namespace
@@ -67,12 +75,23 @@ int run_info(int argc, char** argv) {
   };
   out << "neuralom " << v.version << "\n";
   row("git revision", v.git_revision);
-  row("build", v.build_type + ", " + v.compiler);
+  row("build", v.build_type + ", " + v.compiler + ", C++" + std::to_string(v.cxx_standard));
+  row("flavour", flavour_description(v.flavour));
   row("LibTorch", v.torch_version + (v.torch_cuda ? " (CUDA build)" : " (CPU build)"));
-  if (devices.empty()) {
-    row("CUDA", "not available");
+  if (!v.torch_cuda) {
+    row("CUDA runtime", "none (CPU build)");
   } else {
-    row("CUDA", std::to_string(devices.size()) + " device(s)");
+    const std::string runtime = torch_compat::cuda_runtime_version();
+    const std::string headers = torch_compat::cuda_headers_version();
+    row("CUDA runtime", runtime + " (built against)");
+    if (headers != runtime) {
+      row("warning", "compiled with CUDA " + headers + " headers; LibTorch uses CUDA " + runtime);
+    }
+  }
+  if (devices.empty()) {
+    row("CUDA devices", v.torch_cuda ? "none visible (no GPU, or no NVIDIA driver)" : "none (CPU build)");
+  } else {
+    row("CUDA devices", std::to_string(devices.size()));
     for (const auto& d : devices) {
       std::ostringstream line;
       line << "cuda:" << d.index;

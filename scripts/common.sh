@@ -39,3 +39,22 @@ neuralom_binary() {
   fi
   echo "$bin"
 }
+
+# Prints the CUDA compiler to build the torch-2.x flavour with: $CUDACXX, nvcc on PATH,
+# $CUDA_HOME/bin/nvcc, /usr/local/cuda/bin/nvcc. Returns 1 if there is none. A wrapper script
+# (e.g. /usr/local/bin/nvcc running the toolkit's) is resolved to the toolkit's own nvcc, whose
+# directory CMake and LibTorch take the toolkit from.
+find_nvcc() {
+  local c exe here
+  for c in ${CUDACXX:+"$CUDACXX"} nvcc ${CUDA_HOME:+"$CUDA_HOME/bin/nvcc"} /usr/local/cuda/bin/nvcc; do
+    exe="$(command -v "$c" 2>/dev/null)" || continue
+    "$exe" --version >/dev/null 2>&1 || continue
+    here="$("$exe" -dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ _HERE_=//p' | head -n1)"
+    if [ -n "$here" ] && [ -x "$here/nvcc" ]; then
+      exe="$here/nvcc"
+    fi
+    echo "$exe"
+    return 0
+  done
+  return 1
+}

@@ -24,6 +24,10 @@ FUZZ_SECONDS="${NEURALOM_FUZZ_SECONDS:-60}"
 
 log() { printf '[sanitizers] %s\n' "$*" >&2; }
 
+# The Debian flavour's packages plus clang with libFuzzer (a no-op when all are installed and
+# build/ is up to date).
+"$ROOT/scripts/setup.sh" --sanitizers
+
 python="$(require_python)"
 
 # clang builds the fuzz targets too; any other compiler gets the sanitizers alone.

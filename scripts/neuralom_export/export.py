@@ -7,12 +7,14 @@ under a temporary name in the target directory and renamed into place, so reader
 partial archive.
 """
 
+import contextlib
 import datetime
 import json
 import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -49,6 +51,15 @@ def _quiet(_: str) -> None:
     pass
 
 
+@contextlib.contextmanager
+def _torchscript():
+    """torch >= 2.10 flags torch.jit.script/save/load as deprecated (FutureWarning, pointing to
+    torch.export). TorchScript is the format the engine reads, so say nothing about it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated", category=FutureWarning)
+        yield
+
+
 def script_model(model: GraphForecastModel) -> torch.jit.ScriptModule:
     """TorchScript of ``model`` ready for inference: eval mode, no cache, no chunking,
     parameters without gradients. ``model`` itself is put into that state too."""
@@ -57,7 +68,8 @@ def script_model(model: GraphForecastModel) -> torch.jit.ScriptModule:
     model.set_edge_chunk(0)
     for param in model.parameters():
         param.requires_grad_(False)
-    return torch.jit.script(model)
+    with _torchscript():
+        return torch.jit.script(model)
 
 
 def _refinement_description(config: ModelConfig):
@@ -125,7 +137,8 @@ def write_archive(scripted: torch.jit.ScriptModule, path: str, metadata: Dict[st
     temporary = os.path.join(staging, os.path.basename(path))
     extra = {METADATA_FILE: json.dumps(metadata, indent=2)}
     try:
-        torch.jit.save(scripted, temporary, _extra_files=extra)
+        with _torchscript():
+            torch.jit.save(scripted, temporary, _extra_files=extra)
         os.replace(temporary, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -135,7 +148,8 @@ def write_archive(scripted: torch.jit.ScriptModule, path: str, metadata: Dict[st
 def read_metadata(path: str) -> Dict[str, Any]:
     """``neuralom.json`` of an exported archive (loads the archive on the CPU)."""
     extra = {METADATA_FILE: ""}
-    torch.jit.load(path, map_location="cpu", _extra_files=extra)
+    with _torchscript():
+        torch.jit.load(path, map_location="cpu", _extra_files=extra)
     return json.loads(extra[METADATA_FILE])
 
 

@@ -13,9 +13,11 @@ VersionInfo version_info() {
   info.build_type = NEURALOM_BUILD_TYPE;
   info.compiler = NEURALOM_CXX_COMPILER;
   info.torch_version = TORCH_VERSION;
+  info.flavour = NEURALOM_TORCH_FLAVOUR;
 #ifdef NEURALOM_WITH_CUDA
   info.torch_cuda = true;
 #endif
+  info.cxx_standard = static_cast<int>(__cplusplus / 100 % 100);
   return info;
 }
 

@@ -1,5 +1,6 @@
 #include "neuralom/model/model.h"
 
+#include <exception>
 #include <filesystem>
 #include <sstream>
 #include <utility>
@@ -8,10 +9,10 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <spdlog/spdlog.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/model/torch_compat.h"
 
 namespace neuralom {
 namespace {
@@ -115,6 +116,17 @@ void probe(torch::jit::Module& module, const ModelMetadata& m, c10::Device devic
     throw ModelError(m.path + ": the network returns " + std::to_string(bad) + " NaN/Inf values (of " +
                      std::to_string(y.numel()) + ") for a finite test input; it cannot produce a forecast");
   }
+
+// The versions involved when an archive cannot be loaded, and what to do about it.
+std::string version_note(const std::string& exported_with) {
+  const std::string runtime = torch_compat::libtorch_version();
+  if (exported_with.empty()) return " (this build's LibTorch is " + runtime + ")";
+  if (exported_with_newer_torch(exported_with, runtime)) {
+    return " (exported with torch " + exported_with + ", newer than this build's LibTorch " + runtime +
+           "; re-export it with torch " + runtime + " or use a build with a newer LibTorch, see README.md "
+           "'Choosing a flavour')";
+  }
+  return " (exported with torch " + exported_with + "; this build's LibTorch is " + runtime + ")";
 }
 
 }  // namespace
@@ -140,12 +152,24 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
   // and keeps ~4 GB of profiling state alive at full size; the plain interpreter runs the same
   // ops with less memory and is faster (measured: 2.9 vs 6.5 GiB, 71 vs 81 s per stage-1 forward).
   // The flag is process-wide; on CUDA the default (optimising, fusing) executor is kept.
-  if (device.is_cpu()) torch::jit::setGraphExecutorOptimize(false);
+  if (device.is_cpu()) torch_compat::use_plain_graph_executor();
   torch::jit::ExtraFilesMap extra{{kModelMetadataFile, ""}};
   try {
     impl->module = torch::jit::load(path, device, extra);
-  } catch (const c10::Error& e) {
-    throw ModelError(path + ": cannot load TorchScript model: " + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    // c10::Error for unreadable archives, torch::jit::ErrorReport (a std::exception) when the
+    // archive's TorchScript code does not compile here, e.g. an operator this LibTorch lacks.
+    // Name the torch that wrote the archive: a newer torch can use operators or serialisation
+    // features this LibTorch does not have.
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    const std::string reason = c10_error != nullptr ? c10_error->what_without_backtrace() : e.what();
+    std::string exported_with;
+    try {
+      exported_with = read_model_metadata(path).torch_version;
+    } catch (const Error&) {
+      // keep the loader's own message
+    }
+    throw ModelError(path + ": cannot load TorchScript model" + version_note(exported_with) + ": " + reason);
   }
   if (extra[kModelMetadataFile].empty()) {
     throw ModelError(path + ": the archive has no neuralom.json metadata (export it with scripts/export_torchscript.py)");
@@ -153,6 +177,10 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
   impl->metadata = parse_model_metadata(extra[kModelMetadataFile], path);
   check_signature(impl->module, path);
   check_attributes(impl->module, impl->metadata);
+  if (impl->metadata.torch_version.rfind(torch_compat::libtorch_version(), 0) != 0) {
+    spdlog::debug("{} was exported with torch {}; running it with LibTorch {}", path,
+                  impl->metadata.torch_version, torch_compat::libtorch_version());
+  }
   impl->module.eval();
   try {
     if (impl->module.find_method("set_edge_chunk")) {

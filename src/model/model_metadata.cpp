@@ -2,12 +2,16 @@
 
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include <caffe2/serialize/inline_container.h>
 #include <nlohmann/json.hpp>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/core/number_text.h"
+#include "neuralom/model/torch_compat.h"
 
 namespace neuralom {
 namespace {
@@ -68,9 +72,27 @@ void check_range(int64_t value, int64_t lo, int64_t hi, const char* what, const 
   }
 }
 
+// Leading "major.minor" of a torch version string ("2.14.1+cu130" -> {2, 14}); nothing if absent.
+std::optional<std::pair<int64_t, int64_t>> major_minor(const std::string& version) {
+  constexpr const char* kDigits = "0123456789";
+  const auto dot = version.find_first_not_of(kDigits);
+  if (dot == 0 || dot == std::string::npos || version[dot] != '.') return std::nullopt;
+  const auto end = version.find_first_not_of(kDigits, dot + 1);
+  const auto major = parse_integer(version.substr(0, dot));
+  const auto minor = parse_integer(version.substr(dot + 1, end == std::string::npos ? end : end - dot - 1));
+  if (!major || !minor) return std::nullopt;
+  return std::make_pair(*major, *minor);
+}
+
 }  // namespace
 
 int64_t icosphere_nodes(int64_t level) { return 10 * (int64_t{1} << (2 * level)) + 2; }
+
+bool exported_with_newer_torch(const std::string& exported, const std::string& runtime) {
+  const auto e = major_minor(exported);
+  const auto r = major_minor(runtime);
+  return e && r && *e > *r;
+}
 
 std::string ModelMetadata::summary() const {
   std::ostringstream s;
@@ -206,7 +228,9 @@ ModelMetadata read_model_metadata(const std::string& path) {
     auto [data, size] = reader.getRecord(record);
     json.assign(static_cast<const char*>(data.get()), size);
   } catch (const c10::Error& e) {
-    throw ModelError(path + ": not a TorchScript model archive: " + e.what_without_backtrace());
+    // Also what a too new archive format gives ("... maximum supported version for reading is").
+    throw ModelError(path + ": not a TorchScript model archive, or one this LibTorch cannot read (this build's LibTorch is " +
+                     torch_compat::libtorch_version() + "): " + e.what_without_backtrace());
   }
   return parse_model_metadata(json, path);
 }

@@ -34,6 +34,7 @@ using OpenblasGetThreads = int (*)();
 using OpenblasSetThreads = void (*)(int);
 using MklGetMaxThreads = int (*)();
 using MklSetNumThreads = void (*)(int);
+using MklGetVersionString = void (*)(char*, int);
 
 template <typename Fn>
 Fn find_symbol(const char* name) {
@@ -51,6 +52,15 @@ int collect_library(struct dl_phdr_info* info, size_t /*size*/, void* data) {
     names->emplace_back(info->dlpi_name);
   }
   return 0;
+}
+
+// The shared object that defines `symbol` ("" if none), e.g. libtorch_cpu.so for MKL, which
+// pip's torch links statically.
+std::string object_defining(const char* symbol) {
+  void* sym = dlsym(RTLD_DEFAULT, symbol);
+  Dl_info info{};
+  if (sym == nullptr || dladdr(sym, &info) == 0 || info.dli_fname == nullptr) return "";
+  return info.dli_fname;
 }
 
 std::string resolve(const std::string& path) {
@@ -97,6 +107,19 @@ BlasInfo detect_blas() {
     info.threads = get_threads();
   } else if (auto mkl_threads = find_symbol<MklGetMaxThreads>("MKL_Get_Max_Threads")) {
     info.threads = mkl_threads();
+    if (info.library_path.empty() || info.is_reference) {
+      // No separate MKL library: it is linked into LibTorch (pip's and pytorch.org's builds).
+      info.name = "MKL";
+      info.is_reference = false;
+      info.library_path = resolve(object_defining("MKL_Get_Max_Threads"));
+      std::string version;
+      if (auto get_version = find_symbol<MklGetVersionString>("MKL_Get_Version_String")) {
+        char buffer[256] = {};
+        get_version(buffer, static_cast<int>(sizeof(buffer)));
+        version = std::string(buffer) + ", ";
+      }
+      info.detail = version + "linked into " + std::filesystem::path(info.library_path).filename().string();
+    }
   }
   return info;
 }

@@ -102,7 +102,15 @@ def test_export_with_golden_graph_reproduces_reference(work_dir):
     # The same graph as the portable build: same index digest.
     built = graph_provenance(build_graph(32, 64, 3, arithmetic="portable"), "portable")
     assert graph["index_sha256"] == built["index_sha256"]
-    assert graph["features_sha256"] == built["features_sha256"]
+
+
+@pytest.mark.skipif(not torch.__version__.startswith("1.13."), reason=(
+    "graph features come from torch's float32 trigonometry, whose last bits differ between torch "
+    f"versions (test_graph.py); the golden graph was built with torch 1.13, here {torch.__version__}"))
+def test_golden_graph_features_equal_the_portable_build():
+    golden = graph_provenance(dict(np.load(GOLDEN_GRAPH)), "file")
+    built = graph_provenance(build_graph(32, 64, 3, arithmetic="portable"), "portable")
+    assert golden["features_sha256"] == built["features_sha256"]
 
 
 def test_provenance_tells_graphs_apart():

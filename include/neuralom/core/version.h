@@ -11,7 +11,9 @@ struct VersionInfo {
   std::string build_type;     ///< CMake build type
   std::string compiler;       ///< compiler id and version
   std::string torch_version;  ///< LibTorch version the binary was compiled against
-  bool torch_cuda = false;    ///< whether that LibTorch was built with CUDA
+  std::string flavour;        ///< where that LibTorch came from: "debian", "pip", "conda", "libtorch"
+  bool torch_cuda = false;    ///< whether the CUDA code paths are compiled in (a CUDA LibTorch)
+  int cxx_standard = 0;       ///< C++ standard compiled with (17, or 20 for LibTorch >= 2.10)
 };
 
 /// Build information. Never throws.

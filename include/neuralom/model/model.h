@@ -30,7 +30,8 @@ class Model {
   /// [1, in_channels, H, W] float32 input returns a finite float32 [1, out_channels, H, W] on
   /// `device` (the cost of one forward of one sample). Throws ModelError naming the file (missing,
   /// not a TorchScript archive, no or contradictory neuralom.json, wrong signature, output shape or
-  /// dtype, NaN/Inf, methods missing).
+  /// dtype, NaN/Inf, methods missing); when LibTorch cannot load the archive the
+  /// message names the torch that exported it and this build's LibTorch.
   static Model load(const std::string& path, c10::Device device, const ModelOptions& options = {});
 
   Model(Model&&) noexcept;

@@ -64,7 +64,13 @@ int64_t icosphere_nodes(int64_t level);
 ModelMetadata parse_model_metadata(const std::string& json, const std::string& origin);
 
 /// Reads only the metadata of an exported model (no weights are loaded). Throws ModelError
-/// (missing file, not a TorchScript archive, no neuralom.json).
+/// (missing file, not a TorchScript archive or one of a newer format than this LibTorch reads,
+/// no neuralom.json).
 ModelMetadata read_model_metadata(const std::string& path);
+
+/// Whether torch version `exported` (an archive's "torch_version", e.g. "2.14.1+cu130") is newer
+/// than `runtime` (e.g. "1.13.0") by major.minor. False when either has no "major.minor" prefix.
+/// Never throws.
+bool exported_with_newer_torch(const std::string& exported, const std::string& runtime);
 
 }  // namespace neuralom

@@ -186,5 +186,22 @@ TEST(ModelMetadataTest, RefusesContradictions) {
   }
 }
 
+TEST(ModelMetadataTest, NewerTorchComparesMajorThenMinor) {
+  EXPECT_TRUE(exported_with_newer_torch("2.14.1+cu130", "1.13.0"));
+  EXPECT_TRUE(exported_with_newer_torch("1.14.0", "1.13.0"));
+  EXPECT_TRUE(exported_with_newer_torch("2.10.0", "2.9.1"));  // numeric, not lexical
+  EXPECT_FALSE(exported_with_newer_torch("1.13.0a0", "1.13.0"));
+  EXPECT_FALSE(exported_with_newer_torch("1.13.1", "1.13.0"));  // patch releases read each other
+  EXPECT_FALSE(exported_with_newer_torch("1.13.0", "2.14.1"));
+  EXPECT_FALSE(exported_with_newer_torch("2.9.1", "2.10.0"));
+}
+
+TEST(ModelMetadataTest, NewerTorchIsFalseForUnparseableVersions) {
+  for (const char* version : {"", "nightly", "2", "2.x", "99999999999999999999.1"}) {
+    EXPECT_FALSE(exported_with_newer_torch(version, "1.13.0")) << version;
+  }
+  EXPECT_FALSE(exported_with_newer_torch("2.14.1", ""));
+}
+
 }  // namespace
 }  // namespace neuralom
