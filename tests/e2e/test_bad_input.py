@@ -176,6 +176,7 @@ def test_not_a_model(neuralom, golden_stages, tmp_path):
     (["--save-channels", "T9999"], "T9999"),
     (["--prediction-length", "9223372036854775807"], "prediction length 9223372036854775807"),
     (["--ics", "0:9223372036854775807"], "more than 1048576 indices"),
+    (["--ics", "9223372036854775807"], "needs days 9223372036854775807..beyond 2^63"),
     (["--compression", "4294967297"], "compression"),
 ])
 def test_bad_flags(neuralom, golden_stages, tmp_path, args, fragment):

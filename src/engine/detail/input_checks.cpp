@@ -246,7 +246,7 @@ void validate_ics(const RunPlan& plan) {
       const bool representable = s.prediction_length >= 1 && ic <= kMaxInt64 - (s.prediction_length - 1);
       std::ostringstream m;
       m << "initial condition " << ic << " with prediction length " << s.prediction_length << " needs days " << ic
-        << ".." << (representable ? std::to_string(ic + s.prediction_length - 1) : std::string("beyond 2^63"))
+        << ".." << (representable ? std::to_string(ic + (s.prediction_length - 1)) : std::string("beyond 2^63"))
         << ", but only days 0.." << plan.days_available - 1 << " are available ("
         << plan.ocean_file << " has " << plan.ocean_shape.times << " days";
       if (plan.climatology_shape.times > 1) m << ", the climatology " << plan.climatology_shape.times;
