@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -75,6 +76,29 @@ void decode_job(const std::string& bytes, Job& job) {
   job.extremes.threshold_source = j.at("threshold_source").get<std::string>();
 }
 
+/// When the run fails (rank 0): removes a journal that holds no finished batch, since nothing in it
+/// could be resumed; a refused model or a disk full in the first batch then leaves the output
+/// directory as it was. A journal with finished batches stays for --resume.
+class EmptyJournalGuard {
+ public:
+  EmptyJournalGuard(const std::optional<Journal>& journal, bool active)
+      : journal_(journal), active_(active), exceptions_(std::uncaught_exceptions()) {}
+  EmptyJournalGuard(const EmptyJournalGuard&) = delete;
+  EmptyJournalGuard& operator=(const EmptyJournalGuard&) = delete;
+  ~EmptyJournalGuard() {
+    if (!active_ || !journal_ || std::uncaught_exceptions() <= exceptions_) return;
+    try {
+      if (journal_->finished_batches().empty()) journal_->remove();
+    } catch (...) {  // never throw while an exception is in flight; the journal then stays
+    }
+  }
+
+ private:
+  const std::optional<Journal>& journal_;
+  bool active_;
+  int exceptions_;
+};
+
 /// Rank 0: a new journal, or the interrupted run's after checking that it can be continued.
 Journal open_journal(const RunPlan& plan, const RunProvenance& provenance, int64_t batches, int threads) {
   const RunSettings& s = plan.settings;
@@ -140,6 +164,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   std::shared_ptr<const Climatology> climatology;
   std::unique_ptr<RunProvenance> provenance;  // rank 0
   std::optional<Journal> journal;
+  const EmptyJournalGuard journal_guard(journal, team.is_root());
   std::vector<BatchRecord> earlier;           // rank 0: batches finished by earlier attempts
   Job job;
   job.extremes = plan.extremes;
