@@ -148,7 +148,8 @@ std::string resume_command(int argc, const char* const* argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     has_resume = has_resume || arg == "--resume";
-    out += " " + shell_quoted(arg);
+    out += ' ';
+    out += shell_quoted(arg);
   }
   return has_resume ? out : out + " --resume";
 }

@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   // The reference's layout: section <config> of that file.
   ReferenceExperiment experiment;
   experiment.exp_dir = (fuzz::scratch_dir() / "exp").string();
-  experiment.run_num = "1";
+  experiment.run_num = std::string("1");  // not = "1": GCC 12 -std=c++20 warns falsely (-Wrestrict, PR 105329)
   try {
     (void)resolve_settings(RunMode::kSimulate, SettingsLayer{}, load_reference_experiment(experiment));
   } catch (const Error&) {

@@ -101,8 +101,11 @@ TEST(ConfigFile, RefusesAliasBombsAndDeepNesting) {
   // Ten levels of ten aliases each describe 10^10 values in a few hundred bytes.
   std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i < 10; ++i) {
-    const std::string prev = "*a" + std::to_string(i - 1);
-    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    // Appended piece by piece: `"a" + std::to_string(i)` makes GCC 12 -std=c++20 warn falsely
+    // (-Wrestrict, PR 105329).
+    const std::string prev = std::string("*a").append(std::to_string(i - 1));
+    const std::string name = std::string("a").append(std::to_string(i));
+    bomb.append(name).append(": &").append(name).append(" [").append(prev);
     for (int k = 1; k < 10; ++k) bomb += ", " + prev;
     bomb += "]\n";
   }

@@ -32,7 +32,7 @@ RunPlan golden_plan() {
   s.save_fields = true;
   s.prefetch = 2;
   s.batch = 1;
-  s.output_dir = "/";
+  s.output_dir = std::string("/");  // not = "/": GCC 12 -std=c++20 warns falsely (-Wrestrict, PR 105329)
   plan.save_leads = iota(4);
   plan.save_channels = iota(93);
   plan.height = 32;
