@@ -42,10 +42,11 @@ usage() {
   sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
-# Debian packages. Both flavours: the C++ libraries and the build tool.
+# Debian packages. Both flavours: the C++ libraries and the build tools (ccache: a clean clone, as in
+# CI, rebuilds from the cache).
 COMMON_PACKAGES=(
   libhdf5-dev libcxxopts-dev libspdlog-dev libgtest-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev
-  libnetcdf-dev netcdf-bin ninja-build
+  libnetcdf-dev netcdf-bin ninja-build ccache
   libopenmpi-dev openmpi-bin
 )
 # Debian flavour: LibTorch, the BLAS it should use, and the exporter's Python stack.
