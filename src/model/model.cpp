@@ -116,6 +116,7 @@ void probe(torch::jit::Module& module, const ModelMetadata& m, c10::Device devic
     throw ModelError(m.path + ": the network returns " + std::to_string(bad) + " NaN/Inf values (of " +
                      std::to_string(y.numel()) + ") for a finite test input; it cannot produce a forecast");
   }
+}
 
 // The versions involved when an archive cannot be loaded, and what to do about it.
 std::string version_note(const std::string& exported_with) {
