@@ -198,10 +198,13 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     ModelOptions model_options;
     model_options.static_cache = s.static_cache;
     model_options.edge_chunk = plan.edge_chunk;
+    model_options.precision = s.precision;
+    apply_precision(s.precision);
     std::vector<Model> stages;
     for (const auto& path : s.stages) stages.push_back(Model::load(path, plan.device, model_options));
     pipeline = std::make_unique<StagePipeline>(std::move(stages), mask);
-    pipeline->set_stage_timing(execute_options.time_stages);
+    if (s.cuda_graphs) pipeline->enable_cuda_graphs();
+    pipeline->set_stage_timing(execute_options.time_stages);  // off with CUDA graphs: timed as a whole
 
     DayReaderSpec spec;
     spec.channels = s.in_channels;

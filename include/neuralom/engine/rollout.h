@@ -17,6 +17,7 @@
 
 #include "neuralom/data/day_cache.h"
 #include "neuralom/forcing/forcing_source.h"
+#include "neuralom/model/device_queue.h"
 #include "neuralom/model/stage_pipeline.h"
 
 namespace neuralom {
@@ -93,6 +94,7 @@ class Rollout {
   RolloutOptions options_;
   std::vector<RolloutSink*> sinks_;
   c10::Device device_;
+  InputUploader uploader_;  ///< days to the device (CUDA: on a copy stream)
   bool ocean_contiguous_ = true;
   at::Tensor ocean_index_;
 };
