@@ -32,8 +32,15 @@ def neuralom():
     """Runs `neuralom ARGS...` and returns the CompletedProcess (never raises on failure)."""
     binary = _binary()
 
+    # NEURALOM_TEST_DEVICE (scripts/gpu_check.sh: cuda) runs the rollouts on that device, unless a
+    # test names its own; other subcommands take no device.
+    device = os.environ.get("NEURALOM_TEST_DEVICE", "")
+
     def run(*args, timeout=600):
-        return subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+        args = [str(a) for a in args]
+        if device and args and args[0] in ("simulate", "forecast", "bench") and "--device" not in args:
+            args += ["--device", device]
+        return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout)
 
     return run
 

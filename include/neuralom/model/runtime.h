@@ -38,6 +38,10 @@ struct CudaDevice {
 /// Visible CUDA devices (empty without CUDA). Never throws.
 std::vector<CudaDevice> cuda_devices();
 
+/// Peak device memory reserved by LibTorch's CUDA caching allocator on `device` since the start,
+/// in GiB; -1 for a CPU device or a build without CUDA. Never throws.
+double peak_device_gib(const c10::Device& device);
+
 /// Peak resident set size of this process in GiB (VmHWM from /proc/self/status), 0 if unknown.
 /// Never throws.
 double peak_resident_gib();
