@@ -49,9 +49,10 @@ DEBS="$ROOT/.gpu-debs"
 DEB_PACKAGES=(libhdf5-dev libcxxopts-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libnetcdf-dev)
 # Their dependencies that any Linux image has (the C library, the compiler's runtime), or that only
 # tools and Fortran bindings need: not fetched, never put before the image's own libraries.
-DEB_EXCLUDE='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|gcc-[0-9]+-base|libgcc-s1|libstdc\+\+6|libnsl2|libnsl-dev|libtirpc.*|rpcsvc-proto|zlib1g|catch2|icu-devtools|libicu-dev|libjpeg-dev|libjpeg62-turbo-dev|libxml2-dev|libcurl4-.*-dev|libcurl3-nss|libnss3|libnspr4|nss-plugin-pem|libhdf5-hl-fortran-100|libhdf5-fortran-102|libgfortran5|libquadmath0)$'
+DEB_EXCLUDE='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|gcc-[0-9]+-base|libgcc-s1|libstdc\+\+6|libnsl2|libnsl-dev|libtirpc.*|rpcsvc-proto|zlib1g|catch2|icu-devtools|libicu-dev|libjpeg-dev|libjpeg62-turbo-dev|libxml2-dev|libcurl4-gnutls-dev|libcurl4-nss-dev|libcurl3-nss|libnss3|libnspr4|nss-plugin-pem|libhdf5-hl-fortran-100|libhdf5-fortran-102|libgfortran5|libquadmath0)$'
 PY_VERSIONS=(3.10 3.11 3.12 3.13)
-PY_WHEELS=(pytest h5py numpy)
+# pytest and h5py for the golden tests; numpy is expected in the image (torch's Python usually has
+# it): its wheels would double the size, and the repository travels with at most 64 MiB beside it.
 
 fetch_debs() {
   command -v apt-get >/dev/null || { echo "gpu_check.sh --fetch-debs: needs apt-get (Debian/Ubuntu)" >&2; exit 2; }
@@ -60,14 +61,17 @@ fetch_debs() {
   closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
               --no-enhances "${DEB_PACKAGES[@]}" | grep -E '^[a-z0-9]' | sort -u | grep -Ev "$DEB_EXCLUDE")
   echo "== $(echo "$closure" | wc -w) Debian packages into $DEBS"
-  (cd "$DEBS" && rm -f ./*.deb && apt-get download $closure) || exit 1
+  (cd "$DEBS" && rm -f ./*.deb wheels/*.whl && apt-get download $closure) || exit 1
   local python
   python="$(require_python)"
   for v in "${PY_VERSIONS[@]}"; do
-    echo "== wheels for Python $v: ${PY_WHEELS[*]}"
+    echo "== wheels for Python $v: pytest, h5py"
     "$python" -m pip download --quiet --only-binary=:all: --platform manylinux2014_x86_64 \
       --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --python-version "$v" \
-      -d "$DEBS/wheels" "${PY_WHEELS[@]}" || exit 1
+      -d "$DEBS/wheels" pytest || exit 1
+    "$python" -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+      --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --python-version "$v" \
+      -d "$DEBS/wheels" h5py || exit 1
   done
   du -sh "$DEBS"
   echo "carry .gpu-debs to the GPU machine with the repository (it is git-ignored)"
@@ -132,8 +136,14 @@ unpack_debs() {
 
 build() {
   local t=$(date +%s) prefix="$work/prefix" bdir="$work/build" torch_prefix multiarch=x86_64-linux-gnu
-  torch_prefix="$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" || return 1
-  local prefixes="$torch_prefix" extra=()
+  # The torch root itself (not only its share/cmake), so that TorchConfig finds its own libraries
+  # first (cmake/NeuralomTorch.cmake refuses a mix); nvcc as scripts/setup.sh --torch pip finds it.
+  torch_prefix="$("$python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')" || return 1
+  local prefixes="$torch_prefix" extra=() nvcc
+  if nvcc="$(find_nvcc)"; then
+    extra+=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCUDA_TOOLKIT_ROOT_DIR="$(dirname "$(dirname "$nvcc")")"
+            -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}")
+  fi
   if ls "$DEBS"/*.deb >/dev/null 2>&1; then
     log "unpacking $(ls "$DEBS"/*.deb | wc -l) packages of .gpu-debs into $prefix"
     unpack_debs "$prefix"
@@ -141,7 +151,7 @@ build() {
     prefixes="$prefixes;$prefix/usr;$lib/cmake"
     export LD_LIBRARY_PATH="$lib:$lib/hdf5/serial${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     export PKG_CONFIG_PATH="$lib/pkgconfig:$prefix/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$prefix"
-    extra=(-DHDF5_C_INCLUDE_DIR="$prefix/usr/include/hdf5/serial"
+    extra+=(-DHDF5_C_INCLUDE_DIR="$prefix/usr/include/hdf5/serial"
            -DHDF5_CXX_INCLUDE_DIR="$prefix/usr/include/hdf5/serial"
            -DHDF5_C_LIBRARY_hdf5="$lib/hdf5/serial/libhdf5.so"
            -DHDF5_CXX_LIBRARY_hdf5="$lib/hdf5/serial/libhdf5.so"
@@ -178,7 +188,8 @@ fi
 golden() {
   local t=$(date +%s)
   if ! "$python" -c 'import pytest, h5py' 2>/dev/null && ls "$DEBS"/wheels/*.whl >/dev/null 2>&1; then
-    logged "$python" -m pip install --quiet --no-index --find-links "$DEBS/wheels" --target "$work/pylib" pytest h5py numpy
+    logged "$python" -m pip install --quiet --no-index --no-deps --find-links "$DEBS/wheels" --target "$work/pylib" \
+      pytest h5py iniconfig packaging pluggy exceptiongroup tomli
     export PYTHONPATH="$work/pylib${PYTHONPATH:+:$PYTHONPATH}"
   fi
   if ! "$python" -c 'import pytest, h5py' 2>/dev/null; then
