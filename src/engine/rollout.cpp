@@ -92,7 +92,7 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
   at::Tensor z_next = upload_days(days_at(1));
   for (int64_t k = 1; k <= steps; ++k) {
     prefetch_from(k + 1);
-    // The next day's input is copied while this day computes (CPU: when it is needed next).
+    // The next day's input is copied while this day computes (on a CPU: the host tensor itself).
     const at::Tensor z_after = k < steps ? upload_days(days_at(k + 1)) : at::Tensor();
 
     DeviceMarker model_begin = DeviceMarker::record(device_);
@@ -122,7 +122,11 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
   // The batch's end (an IC boundary): every check and time is settled before anything is kept.
   finite.drain();
   forcing_.finish();
-  for (const auto& [begin, end] : model_timings) stats.model_seconds += end.seconds_since(begin);
+  for (const auto& [begin, end] : model_timings) {
+    const double seconds = end.seconds_since(begin);
+    stats.model_seconds += seconds;
+    stats.step_seconds.push_back(seconds);
+  }
   stats.forcing_seconds += forcing_.compute_seconds() - forcing_before;
   for (auto* s : sinks_) s->end_batch(batch);
 }

@@ -296,6 +296,8 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
       record.slots = slots;
       record.rank = team.rank();
       record.stats = rollout->run_batch(batch);  // the fields part is committed at the batch's end
+      report.step_seconds.insert(report.step_seconds.end(), record.stats.step_seconds.begin(),
+                                 record.stats.step_seconds.end());
       record.ics = batch_scores(batch, *metrics, extremes.get());
       if (s.save_fields) record.part = journal->part_path(b, fields_extension(plan));
       journal->write_batch(record);

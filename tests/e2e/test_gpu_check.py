@@ -43,3 +43,9 @@ def test_gpu_check_cpu_mode_writes_a_complete_report(work_dir):
         assert bench["precision"] == precision
         for key in ("seconds_per_day_step", "simulated_days_per_second", "wall_seconds", "peak_host_gib"):
             assert math.isfinite(bench[key]) and bench[key] > 0, (key, bench[key])
+        # One time per day-step, summing to the total; too few steps for a post-warm-up figure.
+        assert len(bench["day_step_seconds"]) == bench["day_steps"]
+        assert math.isclose(sum(bench["day_step_seconds"]), bench["seconds_per_day_step"] * bench["day_steps"],
+                            rel_tol=1e-9)
+        assert bench["seconds_per_day_step_after_warmup"] is None
+        assert bench["peak_device_gib"] is None and bench["cuda_graphs"] is False

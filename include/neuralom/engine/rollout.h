@@ -59,6 +59,9 @@ struct RolloutStats {
   double sink_seconds = 0.0;      ///< metrics, field writing
   int64_t day_steps = 0;          ///< batched pipeline evaluations
   int64_t ic_days = 0;            ///< simulated days summed over ICs
+  /// Each day-step's model time, in order (device time on a GPU). This process's only: not
+  /// journaled, not summed over batch records (benchmarks read it to leave out warm-up steps).
+  std::vector<double> step_seconds;
 };
 
 class Rollout {
