@@ -281,7 +281,7 @@ for batch in "${batches[@]}"; do
       else
         RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"bench\": null}")
       fi
-      log "$name: $(grep -o '"seconds_per_day_step[a-z_]*": [^,]*' "$run/bench.json" 2>/dev/null | tr '\n' ' ' || echo failed)"
+      log "$name: $(grep -oE '"seconds_per_day_step(_after_warmup)?": [0-9.eE+-]+' "$run/bench.json" 2>/dev/null | tr '\n' ' ' || echo failed)"
     done
   done
 done
