@@ -46,7 +46,10 @@ void AtmosphereForcing::begin(const std::vector<int64_t>& ics) {
   std::vector<at::Tensor> states;
   states.reserve(ics.size());
   for (const auto ic : ics) states.push_back(initial_states_->read(ic));
-  state_ = at::stack(states).to(model_.device());
+  at::Tensor host = at::stack(states);
+  // Pinned, so that the copy does not make the host wait for the GPU (once per batch).
+  if (model_.device().is_cuda()) host = host.pin_memory();
+  state_ = host.to(model_.device(), /*non_blocking=*/true);
   previous_ = resample(state_);
   step_ = 0;
 }
