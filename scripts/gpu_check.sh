@@ -285,7 +285,8 @@ for batch in "${batches[@]}"; do
     done
   done
 done
-step bench ok $(( $(date +%s) - t ))
+missing=$(printf '%s\n' "${RESULTS[@]}" | grep -c '"bench": null}$')
+if [ "$missing" = 0 ]; then step bench ok $(( $(date +%s) - t )); else step bench partial $(( $(date +%s) - t )) "$missing run(s) failed or skipped, see the log"; fi
 
 join() { local IFS=,; echo "$*"; }
 gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
