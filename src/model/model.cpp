@@ -118,6 +118,18 @@ void probe(torch::jit::Module& module, const ModelMetadata& m, c10::Device devic
   }
 }
 
+// The versions involved when an archive cannot be loaded, and what to do about it.
+std::string version_note(const std::string& exported_with) {
+  const std::string runtime = torch_compat::libtorch_version();
+  if (exported_with.empty()) return " (this build's LibTorch is " + runtime + ")";
+  if (exported_with_newer_torch(exported_with, runtime)) {
+    return " (exported with torch " + exported_with + ", newer than this build's LibTorch " + runtime +
+           "; re-export it with torch " + runtime + " or use a build with a newer LibTorch, see README.md "
+           "'Choosing a flavour')";
+  }
+  return " (exported with torch " + exported_with + "; this build's LibTorch is " + runtime + ")";
+}
+
 /// Casts the floating-point parameters and buffers of `module` and its submodules to `dtype`, as
 /// Python's Module.to(dtype) does (torch::jit::Module::to would cast the integer graph indices too).
 void cast_floating_tensors(torch::jit::Module& module, at::ScalarType dtype) {
@@ -131,18 +143,6 @@ void cast_floating_tensors(torch::jit::Module& module, at::ScalarType dtype) {
     }
     for (auto& [name, tensor] : cast) m.setattr(name, std::move(tensor));
   }
-}
-
-// The versions involved when an archive cannot be loaded, and what to do about it.
-std::string version_note(const std::string& exported_with) {
-  const std::string runtime = torch_compat::libtorch_version();
-  if (exported_with.empty()) return " (this build's LibTorch is " + runtime + ")";
-  if (exported_with_newer_torch(exported_with, runtime)) {
-    return " (exported with torch " + exported_with + ", newer than this build's LibTorch " + runtime +
-           "; re-export it with torch " + runtime + " or use a build with a newer LibTorch, see README.md "
-           "'Choosing a flavour')";
-  }
-  return " (exported with torch " + exported_with + "; this build's LibTorch is " + runtime + ")";
 }
 
 }  // namespace
