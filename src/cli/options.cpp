@@ -104,6 +104,9 @@ const std::vector<OptionSpec>& option_table() {
        "state and residual sum; needs a bf16-capable export)", false},
       {"Execution", "cuda-graphs", "cuda_graphs", Kind::kFlag, "",
        "capture the day-step in a CUDA graph after warm-up and replay it (CUDA devices only; default: off)", false},
+      {"Execution", "deterministic", "deterministic", Kind::kFlag, "",
+       "use deterministic algorithms: on a GPU, runs repeat bit for bit and batch B equals batch 1 (scatter-adds "
+       "without atomics; slower); the CPU is deterministic anyway", false},
       {"Execution", "prefetch", "prefetch", Kind::kValue, "DAYS", "days read ahead in the background (default: 2)", false},
       {"Execution", "on-nonfinite", "on_nonfinite", Kind::kValue, "error|warn", "NaN/Inf in a prediction: stop (default) or warn", false},
       {"Execution", "dry-run", "dry_run", Kind::kFlag, "", "validate inputs and models, print the plan, run nothing", false},

@@ -225,7 +225,7 @@ std::string RunPlan::describe() const {
     << (edge_chunk > 0 ? std::to_string(edge_chunk) : std::string("off")) << ", static cache "
     << (s.static_cache ? "on" : "off")
     << (s.precision != Precision::kFp32 ? std::string(", precision ") + precision_name(s.precision) : std::string())
-    << (s.cuda_graphs ? ", CUDA graphs" : "") << "\n";
+    << (s.cuda_graphs ? ", CUDA graphs" : "") << (s.deterministic ? ", deterministic" : "") << "\n";
   o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir);
   if (!s.output_dir.empty()) {
     o << ", about " << detail::format_bytes(output_bytes) << (s.save_fields && s.compression > 0 ? " before compression" : "")

@@ -200,6 +200,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     model_options.edge_chunk = plan.edge_chunk;
     model_options.precision = s.precision;
     apply_precision(s.precision);
+    if (s.deterministic) use_deterministic_algorithms();
     std::vector<Model> stages;
     for (const auto& path : s.stages) stages.push_back(Model::load(path, plan.device, model_options));
     pipeline = std::make_unique<StagePipeline>(std::move(stages), mask);

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
@@ -158,6 +159,11 @@ std::vector<CudaDevice> cuda_devices() {
     spdlog::warn("could not query CUDA devices: {}", e.what());
   }
   return devices;
+}
+
+void use_deterministic_algorithms() {
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
 }
 
 double peak_device_gib(const c10::Device& device) {

@@ -33,13 +33,17 @@ def neuralom():
     binary = _binary()
 
     # NEURALOM_TEST_DEVICE (scripts/gpu_check.sh: cuda) runs the rollouts on that device, unless a
-    # test names its own; other subcommands take no device.
+    # test names its own, and NEURALOM_TEST_RUN_FLAGS adds flags to them (gpu_check.sh:
+    # --deterministic, which the bit-for-bit comparisons need on a GPU); other subcommands take neither.
     device = os.environ.get("NEURALOM_TEST_DEVICE", "")
+    run_flags = os.environ.get("NEURALOM_TEST_RUN_FLAGS", "").split()
 
     def run(*args, timeout=600):
         args = [str(a) for a in args]
-        if device and args and args[0] in ("simulate", "forecast", "bench") and "--device" not in args:
-            args += ["--device", device]
+        if args and args[0] in ("simulate", "forecast", "bench"):
+            if device and "--device" not in args:
+                args += ["--device", device]
+            args += run_flags
         return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout)
 
     return run

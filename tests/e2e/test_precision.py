@@ -87,6 +87,13 @@ def test_fp32_is_the_default_bit_for_bit(neuralom, demo_data, work_dir, fp32_run
     assert "precision" not in settings(fp32_run) and "precision" not in settings(explicit)
 
 
+def test_deterministic_changes_nothing_on_the_cpu(neuralom, demo_data, work_dir, fp32_run):
+    # The CPU kernels are deterministic already; on a GPU the flag removes the atomics' jitter.
+    det = simulate(neuralom, demo_data, work_dir / "precision_fp32_deterministic", "--deterministic")
+    assert np.array_equal(predicted(fp32_run), predicted(det))
+    assert (fp32_run / "metrics.csv").read_bytes() == (det / "metrics.csv").read_bytes()
+
+
 def test_bf16_deviation_from_fp32_is_bounded(neuralom, demo_data, work_dir, fp32_run):
     bf16_run = simulate(neuralom, demo_data, work_dir / "precision_bf16", "--precision", "bf16")
     assert settings(bf16_run)["precision"] == "bf16"

@@ -98,6 +98,7 @@ struct RunSettings {
   bool warn_on_nonfinite = false;
   Precision precision = Precision::kFp32;  ///< arithmetic of the networks (model/precision.h)
   bool cuda_graphs = false;        ///< capture the day-step in a CUDA graph and replay it (CUDA only)
+  bool deterministic = false;      ///< deterministic algorithms: CUDA runs bit-reproducible (slower)
   bool dry_run = false;
   std::string log_level;
 

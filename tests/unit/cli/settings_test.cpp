@@ -94,6 +94,8 @@ TEST(RunCommand, PrecisionAndCudaGraphsFromFlagsOverTheConfigFile) {
   EXPECT_TRUE(from_file.cuda_graphs);
   EXPECT_EQ(parse(RunMode::kSimulate, {"--config-file", file, "--precision", "tf32"}).precision, Precision::kTf32);
   EXPECT_TRUE(parse(RunMode::kForecast, {"--cuda-graphs"}).cuda_graphs);
+  EXPECT_FALSE(parse(RunMode::kSimulate, {}).deterministic);
+  EXPECT_TRUE(parse(RunMode::kSimulate, {"--deterministic"}).deterministic);
   write(dir / "bad.yaml", "precision: half\n");
   const std::string message = testing::error_message<ConfigError>(
       [&] { parse(RunMode::kSimulate, {"--config-file", (dir / "bad.yaml").string()}); });

@@ -1,7 +1,10 @@
 #include "neuralom/model/runtime.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -57,6 +60,19 @@ TEST(RuntimeTest, DeviceForLocalRankKeepsExplicitRequests) {
     EXPECT_EQ(device_for_local_rank("auto", 5, 8), "cuda:" + std::to_string(5 % n));
     EXPECT_EQ(device_for_local_rank("cuda", 0, 1), "cuda:0");
   }
+}
+
+TEST(RuntimeTest, DeterministicAlgorithmsSetLibTorchsFlagAndCublasWorkspace) {
+  ::unsetenv("CUBLAS_WORKSPACE_CONFIG");
+  use_deterministic_algorithms();
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  ASSERT_NE(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":4096:8");
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8", 1);  // a user's own setting is kept
+  use_deterministic_algorithms();
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":16:8");
+  at::globalContext().setDeterministicAlgorithms(false, false);  // process-wide: restore
+  ::unsetenv("CUBLAS_WORKSPACE_CONFIG");
 }
 
 TEST(RuntimeTest, PeakDeviceMemoryIsUnknownOnTheCpu) {
