@@ -26,8 +26,10 @@ constexpr const char* kUsage =
     "Runs the rollout like `neuralom simulate|forecast` (same options; --output is required and\n"
     "receives bench.json besides the usual outputs) with each stage timed separately, and reports\n"
     "seconds per day-step per stage, simulated days per second, initial conditions per hour, peak\n"
-    "host memory and the share of wall time spent waiting on input. Per-stage timing synchronises\n"
-    "the device after each stage. See scripts/bench.sh for synthetic data and the Python baseline.\n";
+    "host memory and the share of wall time spent waiting on input. On a GPU the stages are timed\n"
+    "with CUDA events (no synchronisation in the day loop); with --cuda-graphs the day-step is timed\n"
+    "as a whole. See scripts/bench.sh for synthetic data and the Python baseline, scripts/gpu_check.sh\n"
+    "for the GPU check.\n";
 
 }  // namespace
 
@@ -72,18 +74,36 @@ int run_bench(int argc, char** argv) {
   j["blas"] = detect_blas().name;
   j["grid"] = std::vector<int64_t>{plan.height, plan.width};
   j["batch"] = plan.settings.batch;
+  j["precision"] = precision_name(plan.settings.precision);
+  j["cuda_graphs"] = plan.settings.cuda_graphs;
   j["initial_conditions"] = static_cast<int64_t>(plan.settings.ics.size());
   j["prediction_length"] = plan.settings.prediction_length;
   j["day_steps"] = st.day_steps;
   nlohmann::ordered_json stages = nlohmann::ordered_json::array();
   std::ostringstream stage_text;
   for (std::size_t k = 0; k < report.stage_seconds.size(); ++k) {
+    if (plan.settings.cuda_graphs) {  // one graph holds all stages: no per-stage times
+      stages.push_back(nullptr);
+      stage_text << "  stage " << k + 1 << ":                 (in the CUDA graph)\n";
+      continue;
+    }
     const double per_step = steps > 0 ? report.stage_seconds[k] / steps : 0.0;
     stages.push_back(per_step);
     stage_text << "  stage " << k + 1 << ":                 " << per_step << " s per day-step\n";
   }
   j["seconds_per_day_step_per_stage"] = stages;
   j["seconds_per_day_step"] = steps > 0 ? st.model_seconds / steps : 0.0;
+  // Without the first kWarmupSteps day-steps: TorchScript's profiling runs and, with
+  // --cuda-graphs, the eager warm-up and the capture (StagePipeline::enable_cuda_graphs).
+  constexpr std::size_t kWarmupSteps = 4;
+  j["day_step_seconds"] = report.step_seconds;
+  if (report.step_seconds.size() > kWarmupSteps) {
+    double sum = 0.0;
+    for (std::size_t i = kWarmupSteps; i < report.step_seconds.size(); ++i) sum += report.step_seconds[i];
+    j["seconds_per_day_step_after_warmup"] = sum / static_cast<double>(report.step_seconds.size() - kWarmupSteps);
+  } else {
+    j["seconds_per_day_step_after_warmup"] = nullptr;
+  }
   j["atmosphere_seconds_per_day_step"] = steps > 0 ? st.forcing_seconds / steps : 0.0;
   j["simulated_days_per_second"] = days_per_second;
   j["initial_conditions_per_hour"] = ics_per_hour;
@@ -93,7 +113,8 @@ int run_bench(int argc, char** argv) {
   j["io_wait_share"] = io_share;
   j["model_compute_share"] = compute_share;
   j["peak_host_gib"] = report.peak_host_gib;
-  j["peak_device_gib"] = nullptr;  // not measured by this build
+  const double device_gib = peak_device_gib(plan.device);
+  j["peak_device_gib"] = device_gib >= 0 ? nlohmann::ordered_json(device_gib) : nlohmann::ordered_json(nullptr);
   const std::string path = plan.settings.output_dir + "/bench.json";
   write_json_file(path, j);
 

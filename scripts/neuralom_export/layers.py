@@ -27,6 +27,23 @@ def small_hidden(hidden_dim: int) -> int:
     return max(16, hidden_dim // 8)
 
 
+class LayerNorm(nn.LayerNorm):
+    """``nn.LayerNorm`` whose statistics are always computed in float32.
+
+    For a float32 input this is ``nn.LayerNorm`` itself (the same call). When the engine runs the
+    network in bfloat16 (``neuralom --precision bf16``), the input and the affine parameters are
+    widened to float32 for the normalisation and the result is rounded back: LayerNorm's mean and
+    variance need float32's precision (a bfloat16 ``layer_norm`` of torch 1.13 on the CPU deviates
+    by up to 0.16 on unit-scale outputs; see docs/gpu.md). Same parameters and state-dict keys."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dtype == torch.float32:
+            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        weight = self.weight.float() if self.weight is not None else None
+        bias = self.bias.float() if self.bias is not None else None
+        return F.layer_norm(x.float(), self.normalized_shape, weight, bias, self.eps).to(x.dtype)
+
+
 class MLP(nn.Module):
     """``Linear(in, hidden) -> SiLU -> Linear(hidden, out) [-> LayerNorm(out)]``.
 
@@ -41,7 +58,7 @@ class MLP(nn.Module):
             nn.Linear(hidden_dim, out_dim),
         ]
         if layer_norm:
-            layers.append(nn.LayerNorm(out_dim))
+            layers.append(LayerNorm(out_dim))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -74,7 +91,7 @@ class EdgeSumMLP(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
         self.lin_efeat, self.lin_src, self.lin_dst, self.bias = _split_linear(dim)
-        self.model = nn.Sequential(nn.SiLU(inplace=True), nn.Linear(dim, dim), nn.LayerNorm(dim))
+        self.model = nn.Sequential(nn.SiLU(inplace=True), nn.Linear(dim, dim), LayerNorm(dim))
 
     def project_edges(self, efeat: Tensor) -> Tensor:
         return F.linear(efeat, self.lin_efeat)
@@ -108,9 +125,9 @@ class PhysicsEdgeMLP(nn.Module):
         self.physics_src = nn.Linear(3 * dim + 1, dim)
         self.physics_dst = nn.Linear(3 * dim + 1, dim)
         self.lin_efeat, self.lin_src, self.lin_dst, self.bias = _split_linear(dim)
-        self.norm_src = nn.LayerNorm(dim)
-        self.norm_dst = nn.LayerNorm(dim)
-        self.model = nn.Sequential(nn.SiLU(inplace=True), nn.Linear(dim, dim), nn.LayerNorm(dim))
+        self.norm_src = LayerNorm(dim)
+        self.norm_dst = LayerNorm(dim)
+        self.model = nn.Sequential(nn.SiLU(inplace=True), nn.Linear(dim, dim), LayerNorm(dim))
 
     def project_edges(self, efeat: Tensor) -> Tensor:
         return F.linear(efeat, self.lin_efeat)

@@ -73,6 +73,10 @@ class GraphForecastModel(nn.Module):
         self.num_mesh_nodes = int(graph["mesh_vertices"].shape[0])
         self.edge_chunk = 0
         self.cache_built = False
+        # The engine may cast this module's floating-point parameters and buffers to bfloat16
+        # (neuralom --precision bf16); forward then computes in that dtype and still takes and
+        # returns float32. Archives without this attribute predate that and are refused for bf16.
+        self.supports_bf16 = True
 
         # Submodules in the reference constructor's order (same random draws for a given seed).
         self.encoder_embedder = EncoderEmbedder(config.in_channels, dim)
@@ -119,6 +123,11 @@ class GraphForecastModel(nn.Module):
     @torch.jit.export
     def get_edge_chunk(self) -> int:
         return self.edge_chunk
+
+    @torch.jit.export
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype forward computes in: the parameters' (float32 unless the engine cast them)."""
+        return self.mesh_node_features.dtype
 
     @torch.jit.export
     def static_cache_built(self) -> bool:
@@ -177,7 +186,9 @@ class GraphForecastModel(nn.Module):
 
     def _g2m_edge_proj_all(self) -> Tensor:
         num_edges = self.g2m_src.size(0)
-        out = torch.empty(num_edges, self.hidden_dim, device=self.g2m_src.device)
+        out = torch.empty(
+            num_edges, self.hidden_dim, dtype=self.compute_dtype(), device=self.g2m_src.device
+        )
         step = self._chunk_size(num_edges)
         for start in range(0, num_edges, step):
             count = min(step, num_edges - start)
@@ -186,7 +197,9 @@ class GraphForecastModel(nn.Module):
 
     def _m2g_edge_proj_all(self) -> Tensor:
         num_edges = self.m2g_src.size(0)
-        out = torch.empty(num_edges, self.hidden_dim, device=self.m2g_src.device)
+        out = torch.empty(
+            num_edges, self.hidden_dim, dtype=self.compute_dtype(), device=self.m2g_src.device
+        )
         step = self._chunk_size(num_edges)
         for start in range(0, num_edges, step):
             count = min(step, num_edges - start)
@@ -293,8 +306,11 @@ class GraphForecastModel(nn.Module):
         # One code path for every B (no B == 1 shortcut): TorchScript may fuse the element-wise
         # ops of different code paths differently on a GPU, and a batch must give bit-for-bit
         # the results of single-sample calls.
+        # float32 in and out whatever the compute dtype: a bfloat16 network's output is widened
+        # when it is copied into `out` (a no-op conversion for float32).
+        dtype = self.compute_dtype()
         for b in range(x.size(0)):
-            out[b] = self._forward_sample(x[b])
+            out[b] = self._forward_sample(x[b].to(dtype))
         return out
 
 

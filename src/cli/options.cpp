@@ -99,6 +99,14 @@ const std::vector<OptionSpec>& option_table() {
        "precompute the input-independent graph work once (faster, more memory; default: on)", false},
       {"Execution", "edge-chunk", "edge_chunk", Kind::kValue, "N",
        "process encoder/decoder edges in chunks of N to bound memory (default: auto, 0 = off)", false},
+      {"Execution", "precision", "precision", Kind::kValue, "fp32|tf32|bf16",
+       "arithmetic of the networks: fp32 (default), tf32 (CUDA tensor cores) or bf16 (float32 LayerNorm statistics, "
+       "state and residual sum; needs a bf16-capable export)", false},
+      {"Execution", "cuda-graphs", "cuda_graphs", Kind::kFlag, "",
+       "capture the day-step in a CUDA graph after warm-up and replay it (CUDA devices only; default: off)", false},
+      {"Execution", "deterministic", "deterministic", Kind::kFlag, "",
+       "use deterministic algorithms: on a GPU, runs repeat bit for bit and batch B equals batch 1 (scatter-adds "
+       "without atomics; slower); the CPU is deterministic anyway", false},
       {"Execution", "prefetch", "prefetch", Kind::kValue, "DAYS", "days read ahead in the background (default: 2)", false},
       {"Execution", "on-nonfinite", "on_nonfinite", Kind::kValue, "error|warn", "NaN/Inf in a prediction: stop (default) or warn", false},
       {"Execution", "dry-run", "dry_run", Kind::kFlag, "", "validate inputs and models, print the plan, run nothing", false},

@@ -314,6 +314,9 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.static_cache = boolean("static_cache", true);
   s.edge_chunk = integer("edge_chunk", -1, -1);
   s.prefetch = integer("prefetch", 2, 1, kMaxPrefetch);
+  if (const auto* e = src.find("precision")) s.precision = parse_precision(trim(e->value), e->origin);
+  s.cuda_graphs = boolean("cuda_graphs", false);
+  s.deterministic = boolean("deterministic", false);
   const std::string nonfinite = text("on_nonfinite", "error");
   if (nonfinite != "error" && nonfinite != "warn") {
     throw ConfigError(src.find("on_nonfinite")->origin + ": on_nonfinite must be 'error' or 'warn', got '" +

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <sstream>
+#include <utility>
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
@@ -17,11 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Waits for queued device work so that timings are attributed to the right phase.
-void synchronize(const c10::Device& device, const at::Tensor& t) {
-  if (device.is_cuda() && t.defined()) (void)t.sum().item<float>();
-}
-
 }  // namespace
 
 Rollout::Rollout(const StagePipeline& pipeline, ForcingSource& forcing, DayCache& days,
@@ -32,7 +29,8 @@ Rollout::Rollout(const StagePipeline& pipeline, ForcingSource& forcing, DayCache
       ocean_channels_(std::move(ocean_channels)),
       channel_names_(std::move(channel_names)),
       options_(std::move(options)),
-      device_(pipeline.first().device()) {
+      device_(pipeline.first().device()),
+      uploader_(device_) {
   if (options_.prediction_length < 2) {
     throw ConfigError("prediction length " + std::to_string(options_.prediction_length) +
                       " is too short: it counts the initial state, so at least 2 (one forecast day) is needed");
@@ -48,11 +46,11 @@ at::Tensor Rollout::upload_days(const std::vector<int64_t>& days) {
   std::vector<at::Tensor> host;
   host.reserve(days.size());
   for (const auto d : days) host.push_back(days_.get(d));
-  if (host.size() == 1) return host.front().unsqueeze(0).to(device_, /*non_blocking=*/true);
+  if (host.size() == 1) return uploader_.upload(host.front().unsqueeze(0));
   at::Tensor stacked = at::empty({static_cast<int64_t>(host.size()), host[0].size(0), host[0].size(1), host[0].size(2)},
                                  host[0].options().pinned_memory(host[0].is_pinned()));
   for (std::size_t b = 0; b < host.size(); ++b) stacked[static_cast<int64_t>(b)].copy_(host[b]);
-  return stacked.to(device_, /*non_blocking=*/true);
+  return uploader_.upload(stacked);
 }
 
 at::Tensor Rollout::ocean_part(const at::Tensor& z) const {
@@ -73,6 +71,13 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
     }
   };
 
+  // Nothing in the day loop waits for a GPU: inputs are uploaded a day ahead on a copy stream,
+  // the model time is taken with device markers (CUDA events) and the non-finite checks are read
+  // when they have arrived; all of it is settled at the end of the batch (docs/gpu.md).
+  FiniteMonitor finite(channel_names_, options_.warn_on_nonfinite);
+  std::deque<std::pair<DeviceMarker, DeviceMarker>> model_timings;
+  const double forcing_before = forcing_.compute_seconds();
+
   if (options_.between_steps) options_.between_steps(batch, 0);
   for (auto* s : sinks_) s->begin_batch(batch);
   prefetch_from(0);
@@ -84,18 +89,17 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
   forcing_.begin(batch.ics);
 
   at::Tensor state = initial;
+  at::Tensor z_next = upload_days(days_at(1));
   for (int64_t k = 1; k <= steps; ++k) {
     prefetch_from(k + 1);
-    at::Tensor z_next = upload_days(days_at(k));
+    // The next day's input is copied while this day computes (on a CPU: the host tensor itself).
+    const at::Tensor z_after = k < steps ? upload_days(days_at(k + 1)) : at::Tensor();
 
-    const auto t_model = Clock::now();
-    const double forcing_before = forcing_.compute_seconds();
+    DeviceMarker model_begin = DeviceMarker::record(device_);
     auto [f_prev, f_next] = forcing_.pair(k, z_prev, z_next);
     const at::Tensor x = at::cat({state, f_prev, f_next}, 1);
     at::Tensor y = pipeline_.step(x);
-    synchronize(device_, y);
-    stats.model_seconds += since(t_model);
-    stats.forcing_seconds += forcing_.compute_seconds() - forcing_before;
+    model_timings.emplace_back(std::move(model_begin), DeviceMarker::record(device_));
     ++stats.day_steps;
     stats.ic_days += static_cast<int64_t>(batch.ics.size());
 
@@ -103,7 +107,8 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
     what << "prediction for lead day " << k << " of IC";
     what << (batch.ics.size() > 1 ? "s " : " ");
     for (std::size_t i = 0; i < batch.ics.size(); ++i) what << (i ? "," : "") << batch.ics[i];
-    check_finite(y, what.str(), channel_names_, options_.warn_on_nonfinite);
+    finite.watch(y, what.str());  // CPU: checked here (throws); CUDA: read when it has arrived
+    finite.poll();
 
     const auto t_sink = Clock::now();
     const at::Tensor truth = ocean_part(z_next);
@@ -111,8 +116,18 @@ void Rollout::run_batch(const RolloutBatch& batch, RolloutStats& stats) {
     stats.sink_seconds += since(t_sink);
     state = y;
     z_prev = z_next;
+    z_next = z_after;
     if (options_.between_steps) options_.between_steps(batch, k);
   }
+  // The batch's end (an IC boundary): every check and time is settled before anything is kept.
+  finite.drain();
+  forcing_.finish();
+  for (const auto& [begin, end] : model_timings) {
+    const double seconds = end.seconds_since(begin);
+    stats.model_seconds += seconds;
+    stats.step_seconds.push_back(seconds);
+  }
+  stats.forcing_seconds += forcing_.compute_seconds() - forcing_before;
   for (auto* s : sinks_) s->end_batch(batch);
 }
 

@@ -190,6 +190,11 @@ RunPlan plan_run(const RunSettings& settings) {
   resolve_extremes(plan);
   validate_output(plan);
   plan.device = select_device(settings.device);
+  check_precision_device(settings.precision, plan.device);
+  if (settings.cuda_graphs && !plan.device.is_cuda()) {
+    throw ConfigError("--cuda-graphs needs a CUDA device, but the run is on " + plan.device.str() +
+                      " (CUDA graphs replay GPU kernels; drop the flag on the CPU)");
+  }
   plan.edge_chunk = resolve_edge_chunk(plan);
   detail::check_resources(plan);
   return plan;
@@ -218,7 +223,9 @@ std::string RunPlan::describe() const {
     << s.atmos_channels.size() << " forcing channels per day\n";
   o << "device:          " << device.str() << ", batch " << s.batch << ", edge chunk "
     << (edge_chunk > 0 ? std::to_string(edge_chunk) : std::string("off")) << ", static cache "
-    << (s.static_cache ? "on" : "off") << "\n";
+    << (s.static_cache ? "on" : "off")
+    << (s.precision != Precision::kFp32 ? std::string(", precision ") + precision_name(s.precision) : std::string())
+    << (s.cuda_graphs ? ", CUDA graphs" : "") << (s.deterministic ? ", deterministic" : "") << "\n";
   o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir);
   if (!s.output_dir.empty()) {
     o << ", about " << detail::format_bytes(output_bytes) << (s.save_fields && s.compression > 0 ? " before compression" : "")

@@ -98,6 +98,9 @@ Json result_settings_json(const RunSettings& s) {
   j["static_cache"] = s.static_cache;
   j["edge_chunk"] = s.edge_chunk;
   j["on_nonfinite"] = s.warn_on_nonfinite ? "warn" : "error";
+  // Only when not the default, so that the fingerprints of fp32 runs journaled before the setting
+  // existed stay valid. (--cuda-graphs is not here: a replayed graph computes what eager does.)
+  if (s.precision != Precision::kFp32) j["precision"] = precision_name(s.precision);
   return j;
 }
 
@@ -161,6 +164,7 @@ RunSettings settings_from_json(const Json& j, const std::string& origin) {
     s.static_cache = get("static_cache").get<bool>();
     s.edge_chunk = get("edge_chunk").get<int64_t>();
     s.warn_on_nonfinite = get("on_nonfinite").get<std::string>() == "warn";
+    if (j.contains("precision")) s.precision = parse_precision(get("precision").get<std::string>(), "precision");
   } catch (const nlohmann::json::exception& e) {
     throw InputError(origin + ": setting '" + key + "' is missing or malformed (" + e.what() + ")");
   } catch (const ConfigError& e) {

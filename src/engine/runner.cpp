@@ -223,10 +223,14 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     ModelOptions model_options;
     model_options.static_cache = s.static_cache;
     model_options.edge_chunk = plan.edge_chunk;
+    model_options.precision = s.precision;
+    apply_precision(s.precision);
+    if (s.deterministic) use_deterministic_algorithms();
     std::vector<Model> stages;
     for (const auto& path : s.stages) stages.push_back(Model::load(path, plan.device, model_options));
     pipeline = std::make_unique<StagePipeline>(std::move(stages), mask);
-    pipeline->set_stage_timing(execute_options.time_stages);
+    if (s.cuda_graphs) pipeline->enable_cuda_graphs();
+    pipeline->set_stage_timing(execute_options.time_stages);  // off with CUDA graphs: timed as a whole
 
     DayReaderSpec spec;
     spec.channels = s.in_channels;
@@ -318,6 +322,8 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
       record.slots = slots;
       record.rank = team.rank();
       record.stats = rollout->run_batch(batch);  // the fields part is committed at the batch's end
+      report.step_seconds.insert(report.step_seconds.end(), record.stats.step_seconds.begin(),
+                                 record.stats.step_seconds.end());
       record.ics = batch_scores(batch, *metrics, extremes.get());
       if (s.save_fields) record.part = journal->part_path(b, fields_extension(plan));
       journal->write_batch(record);

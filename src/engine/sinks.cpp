@@ -117,6 +117,7 @@ FieldsSink::FieldsSink(OpenPart open_part, const NormStats& stats, c10::Device d
       climatology_(climatology) {}
 
 void FieldsSink::begin_batch(const RolloutBatch& batch) {
+  in_flight_.clear();  // frames of a batch that failed
   writer_.reset();  // an earlier batch's part that was never committed goes first (same name)
   writer_ = open_part_(batch);
   if (writer_->wants_absolute_values() && climatology_ == nullptr) {
@@ -126,6 +127,7 @@ void FieldsSink::begin_batch(const RolloutBatch& batch) {
 }
 
 void FieldsSink::end_batch(const RolloutBatch& /*batch*/) {
+  write_arrived(/*wait=*/true);
   writer_->commit();
   writer_.reset();
 }
@@ -148,11 +150,43 @@ void FieldsSink::add_climatology(const RolloutBatch& batch, int64_t lead, at::Te
 void FieldsSink::consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                          const at::Tensor& /*initial*/) {
   if (!writer_->saves_lead(lead)) return;
-  at::Tensor t = denormalise(truth, mean_, std_).to(at::kFloat).cpu().contiguous();
-  at::Tensor p = lead == 0 ? t : denormalise(pred, mean_, std_).to(at::kFloat).cpu().contiguous();
+  const at::Tensor t = denormalise(truth, mean_, std_).to(at::kFloat);
+  const at::Tensor p = lead == 0 ? t : denormalise(pred, mean_, std_).to(at::kFloat);
+  if (!t.is_cuda()) {
+    write_frames(batch, lead, t.contiguous(), p.contiguous());
+    return;
+  }
+  // Into pinned host memory on the compute stream, without waiting; written when it has arrived.
+  // (The device tensors may be freed at once: the caching allocator reuses their memory only for
+  // work queued after the copies on the same stream.)
+  auto to_pinned = [](const at::Tensor& x) {
+    at::Tensor host = at::empty(x.sizes(), x.options().device(c10::kCPU).pinned_memory(true));
+    host.copy_(x, /*non_blocking=*/true);
+    return host;
+  };
+  InFlight frames;
+  frames.batch = batch;
+  frames.lead = lead;
+  frames.truth = to_pinned(t);
+  frames.pred = lead == 0 ? frames.truth : to_pinned(p);
+  frames.copied = DeviceMarker::record(t.device());
+  in_flight_.push_back(std::move(frames));
+  write_arrived(/*wait=*/false);
+}
+
+void FieldsSink::write_arrived(bool wait) {
+  while (!in_flight_.empty() && (wait || in_flight_.front().copied.reached())) {
+    InFlight frames = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    frames.copied.wait();
+    write_frames(frames.batch, frames.lead, std::move(frames.truth), std::move(frames.pred));
+  }
+}
+
+void FieldsSink::write_frames(const RolloutBatch& batch, int64_t lead, at::Tensor t, at::Tensor p) {
   if (writer_->wants_absolute_values()) {
     add_climatology(batch, lead, t);
-    if (lead != 0) add_climatology(batch, lead, p);
+    if (lead != 0) add_climatology(batch, lead, p);  // at lead 0, p is t
   }
   // The part's IC axis is the batch's ICs.
   for (std::size_t b = 0; b < batch.slots.size(); ++b) {

@@ -46,7 +46,10 @@ void AtmosphereForcing::begin(const std::vector<int64_t>& ics) {
   std::vector<at::Tensor> states;
   states.reserve(ics.size());
   for (const auto ic : ics) states.push_back(initial_states_->read(ic));
-  state_ = at::stack(states).to(model_.device());
+  at::Tensor host = at::stack(states);
+  // Pinned, so that the copy does not make the host wait for the GPU (once per batch).
+  if (model_.device().is_cuda()) host = host.pin_memory();
+  state_ = host.to(model_.device(), /*non_blocking=*/true);
   previous_ = resample(state_);
   step_ = 0;
 }
@@ -56,19 +59,36 @@ std::pair<at::Tensor, at::Tensor> AtmosphereForcing::pair(int64_t step, const at
   if (step != step_ + 1) {
     throw std::logic_error("AtmosphereForcing: steps must be requested in order");
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  DeviceMarker begin = DeviceMarker::record(model_.device());
   for (int64_t s = 0; s < substeps_; ++s) {
     state_ = model_.forward(state_);
     std::ostringstream what;
     what << "atmosphere model output (ocean step " << step << ", sub-step " << s + 1 << ")";
-    check_finite(state_, what.str(), {});
+    finite_.watch(state_, what.str());  // CPU: checked here; CUDA: read when it has arrived
   }
+  finite_.poll();
   at::Tensor next = resample(state_);
   std::pair<at::Tensor, at::Tensor> result{previous_, next};
   previous_ = next;
   step_ = step;
-  compute_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  timings_.emplace_back(std::move(begin), DeviceMarker::record(model_.device()));
+  (void)compute_seconds();  // collects the timings that have arrived
   return result;
+}
+
+void AtmosphereForcing::finish() {
+  finite_.drain();
+  for (const auto& [begin, end] : timings_) compute_seconds_ += end.seconds_since(begin);
+  timings_.clear();
+}
+
+double AtmosphereForcing::compute_seconds() const {
+  // What has arrived; the rest is added by finish().
+  while (!timings_.empty() && timings_.front().second.reached()) {
+    compute_seconds_ += timings_.front().second.seconds_since(timings_.front().first);
+    timings_.pop_front();
+  }
+  return compute_seconds_;
 }
 
 }  // namespace neuralom

@@ -37,4 +37,43 @@ bool check_finite(const at::Tensor& x, const std::string& what, const std::vecto
   throw NumericalError(msg.str());
 }
 
+FiniteMonitor::FiniteMonitor(std::vector<std::string> channel_names, bool warn_only)
+    : channel_names_(std::move(channel_names)), warn_only_(warn_only) {}
+
+void FiniteMonitor::watch(const at::Tensor& x, std::string what) {
+  if (!x.is_cuda()) {
+    check_finite(x, what, channel_names_, warn_only_);
+    return;
+  }
+  Pending p;
+  p.x = x;
+  p.what = std::move(what);
+  p.count = at::empty({}, at::TensorOptions().dtype(at::kLong).pinned_memory(true));
+  p.count.copy_(at::logical_not(at::isfinite(x)).sum(), /*non_blocking=*/true);
+  p.copied = DeviceMarker::record(x.device());
+  pending_.push_back(std::move(p));
+}
+
+void FiniteMonitor::report(const Pending& p) {
+  if (p.count.item<int64_t>() == 0) return;  // host memory: no device synchronisation
+  check_finite(p.x, p.what, channel_names_, warn_only_);
+}
+
+void FiniteMonitor::poll() {
+  while (!pending_.empty() && pending_.front().copied.reached()) {
+    const Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    report(p);
+  }
+}
+
+void FiniteMonitor::drain() {
+  while (!pending_.empty()) {
+    const Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    p.copied.wait();
+    report(p);
+  }
+}
+
 }  // namespace neuralom

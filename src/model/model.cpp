@@ -130,6 +130,21 @@ std::string version_note(const std::string& exported_with) {
   return " (exported with torch " + exported_with + "; this build's LibTorch is " + runtime + ")";
 }
 
+/// Casts the floating-point parameters and buffers of `module` and its submodules to `dtype`, as
+/// Python's Module.to(dtype) does (torch::jit::Module::to would cast the integer graph indices too).
+void cast_floating_tensors(torch::jit::Module& module, at::ScalarType dtype) {
+  for (torch::jit::Module m : module.modules()) {
+    std::vector<std::pair<std::string, at::Tensor>> cast;
+    for (const auto& p : m.named_parameters(/*recurse=*/false)) {
+      if (p.value.is_floating_point()) cast.emplace_back(p.name, p.value.to(dtype));
+    }
+    for (const auto& b : m.named_buffers(/*recurse=*/false)) {
+      if (b.value.is_floating_point()) cast.emplace_back(b.name, b.value.to(dtype));
+    }
+    for (auto& [name, tensor] : cast) m.setattr(name, std::move(tensor));
+  }
+}
+
 }  // namespace
 
 struct Model::Impl {
@@ -183,6 +198,17 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
                   impl->metadata.torch_version, torch_compat::libtorch_version());
   }
   impl->module.eval();
+  if (options.precision == Precision::kBf16) {
+    // The exporter's forward computes in its parameters' dtype and keeps LayerNorm statistics in
+    // float32; older archives would fail inside forward (float32 input against bfloat16 weights).
+    if (!impl->module.hasattr("supports_bf16")) {
+      throw ModelError(path + ": --precision bf16 needs an archive exported with bfloat16 support, and this one "
+                       "predates it; re-export it from its checkpoint with scripts/export_torchscript.py, or "
+                       "run with --precision fp32");
+    }
+    // Before the static cache is built, so that the cache is computed in bfloat16 as well.
+    cast_floating_tensors(impl->module, at::kBFloat16);
+  }
   try {
     if (impl->module.find_method("set_edge_chunk")) {
       impl->module.run_method("set_edge_chunk", options.edge_chunk);

@@ -14,12 +14,14 @@
 #include <sstream>
 #include <thread>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
 
 #ifdef NEURALOM_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
 #include "neuralom/core/errors.h"
@@ -157,6 +159,27 @@ std::vector<CudaDevice> cuda_devices() {
     spdlog::warn("could not query CUDA devices: {}", e.what());
   }
   return devices;
+}
+
+void use_deterministic_algorithms() {
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+}
+
+double peak_device_gib(const c10::Device& device) {
+#ifdef NEURALOM_WITH_CUDA
+  if (!device.is_cuda()) return -1.0;
+  try {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    return static_cast<double>(stats.reserved_bytes[0].peak) / (1024.0 * 1024.0 * 1024.0);  // [0]: all pools
+  } catch (const std::exception& e) {
+    spdlog::warn("could not read the CUDA memory statistics: {}", e.what());
+    return -1.0;
+  }
+#else
+  (void)device;
+  return -1.0;
+#endif
 }
 
 double peak_resident_gib() {

@@ -1,10 +1,16 @@
 #include "neuralom/model/stage_pipeline.h"
 
-#include <chrono>
-
 #include <ATen/ATen.h>
 
 #include "neuralom/core/errors.h"
+
+#ifdef NEURALOM_WITH_CUDA
+#include "model/detail/cuda_graph.h"
+#else
+namespace neuralom::detail {
+class CudaGraphStep {};  // never created without CUDA; complete for unique_ptr's destructor
+}  // namespace neuralom::detail
+#endif
 
 namespace neuralom {
 
@@ -46,16 +52,56 @@ StagePipeline::StagePipeline(std::vector<Model> stages, const at::Tensor& ocean_
   stage_seconds_.assign(stages_.size(), 0.0);
 }
 
-void StagePipeline::set_stage_timing(bool enabled) { time_stages_ = enabled; }
+StagePipeline::~StagePipeline() = default;
+
+void StagePipeline::set_stage_timing(bool enabled) { time_stages_ = enabled && !graph_; }
+
+void StagePipeline::collect_timings(bool wait) const {
+  while (!pending_timings_.empty() && (wait || pending_timings_.front().end.reached())) {
+    const StageTiming& t = pending_timings_.front();
+    stage_seconds_[t.stage] += t.end.seconds_since(t.begin);
+    pending_timings_.pop_front();
+  }
+}
+
+const std::vector<double>& StagePipeline::stage_seconds() const {
+  collect_timings(/*wait=*/true);
+  return stage_seconds_;
+}
 
 at::Tensor StagePipeline::run_stage(std::size_t k, const at::Tensor& x) const {
   if (!time_stages_) return stages_[k].forward(x);
-  // Per-stage timing needs the device to finish each stage; only benchmarks turn it on.
-  const auto t0 = std::chrono::steady_clock::now();
+  // Markers around the stage: the host clock on the CPU, where forward returns when done; CUDA
+  // events on a GPU, read once the device has passed them, so the host never waits here.
+  const c10::Device device = stages_[k].device();
+  DeviceMarker begin = DeviceMarker::record(device);
   at::Tensor y = stages_[k].forward(x);
-  if (y.is_cuda()) (void)y.sum().item<float>();
-  stage_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  pending_timings_.push_back({k, std::move(begin), DeviceMarker::record(device)});
+  collect_timings(/*wait=*/false);
   return y;
+}
+
+void StagePipeline::enable_cuda_graphs(int64_t warmup_steps) {
+  const c10::Device device = stages_.front().device();
+  if (!device.is_cuda()) {
+    throw ConfigError("--cuda-graphs needs a CUDA device, but the models run on " + device.str());
+  }
+#ifdef NEURALOM_WITH_CUDA
+  time_stages_ = false;
+  graph_ = std::make_unique<detail::CudaGraphStep>([this](const at::Tensor& x) { return step_eager(x); },
+                                                   warmup_steps);
+#else
+  (void)warmup_steps;
+  throw ConfigError("--cuda-graphs: this build has no CUDA support");
+#endif
+}
+
+bool StagePipeline::cuda_graph_captured() const {
+#ifdef NEURALOM_WITH_CUDA
+  return graph_ && graph_->captured();
+#else
+  return false;
+#endif
 }
 
 int64_t StagePipeline::forcing_channels() const {
@@ -64,6 +110,13 @@ int64_t StagePipeline::forcing_channels() const {
 }
 
 at::Tensor StagePipeline::step(const at::Tensor& x) const {
+#ifdef NEURALOM_WITH_CUDA
+  if (graph_) return graph_->run(x);
+#endif
+  return step_eager(x);
+}
+
+at::Tensor StagePipeline::step_eager(const at::Tensor& x) const {
   at::Tensor y = run_stage(0, x).masked_fill_(land_, 0.0);
   for (std::size_t k = 1; k < stages_.size(); ++k) {
     at::Tensor correction = run_stage(k, y);

@@ -32,8 +32,19 @@ def neuralom():
     """Runs `neuralom ARGS...` and returns the CompletedProcess (never raises on failure)."""
     binary = _binary()
 
+    # NEURALOM_TEST_DEVICE (scripts/gpu_check.sh: cuda) runs the rollouts on that device, unless a
+    # test names its own, and NEURALOM_TEST_RUN_FLAGS adds flags to them (gpu_check.sh:
+    # --deterministic, which the bit-for-bit comparisons need on a GPU); other subcommands take neither.
+    device = os.environ.get("NEURALOM_TEST_DEVICE", "")
+    run_flags = os.environ.get("NEURALOM_TEST_RUN_FLAGS", "").split()
+
     def run(*args, timeout=600):
-        return subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+        args = [str(a) for a in args]
+        if args and args[0] in ("simulate", "forecast", "bench"):
+            if device and "--device" not in args:
+                args += ["--device", device]
+            args += run_flags
+        return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout)
 
     return run
 

@@ -151,6 +151,17 @@ def test_resume_refuses_a_changed_setting(neuralom, golden_stages, long_data, ki
     assert finished_batches(out) == before
 
 
+def test_resume_refuses_a_changed_precision(neuralom, golden_stages, long_data, killed, tmp_path):
+    # The run began in fp32 (not written into the settings); bf16 would give other numbers.
+    out = tmp_path / "precision"
+    shutil.copytree(killed, out)
+    before = finished_batches(out)
+    result = neuralom(*run_args(golden_stages, long_data, out, "--resume", "--precision", "bf16"))
+    assert result.returncode == 2, result.stderr
+    assert "setting 'precision' differs from the interrupted run's ((absent) then, \"bf16\" now)" in result.stderr
+    assert finished_batches(out) == before
+
+
 def test_resume_refuses_changed_data(neuralom, golden_stages, data_copy, tmp_path):
     # A finished shard is a journal too: cheap to make, and resumable.
     out = tmp_path / "shard"

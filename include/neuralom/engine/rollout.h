@@ -17,6 +17,7 @@
 
 #include "neuralom/data/day_cache.h"
 #include "neuralom/forcing/forcing_source.h"
+#include "neuralom/model/device_queue.h"
 #include "neuralom/model/stage_pipeline.h"
 
 namespace neuralom {
@@ -58,6 +59,9 @@ struct RolloutStats {
   double sink_seconds = 0.0;      ///< metrics, field writing
   int64_t day_steps = 0;          ///< batched pipeline evaluations
   int64_t ic_days = 0;            ///< simulated days summed over ICs
+  /// Each day-step's model time, in order (device time on a GPU). This process's only: not
+  /// journaled, not summed over batch records (benchmarks read it to leave out warm-up steps).
+  std::vector<double> step_seconds;
 };
 
 class Rollout {
@@ -93,6 +97,7 @@ class Rollout {
   RolloutOptions options_;
   std::vector<RolloutSink*> sinks_;
   c10::Device device_;
+  InputUploader uploader_;  ///< days to the device (CUDA: on a copy stream)
   bool ocean_contiguous_ = true;
   at::Tensor ocean_index_;
 };

@@ -8,6 +8,7 @@
 
 #include "neuralom/data/grid_coordinates.h"
 #include "neuralom/engine/ic_partition.h"
+#include "neuralom/model/precision.h"
 #include "neuralom/verify/extremes.h"
 
 namespace neuralom {
@@ -95,6 +96,9 @@ struct RunSettings {
   int64_t edge_chunk = -1;         ///< -1 = automatic (chunks on CPU, none on CUDA)
   int64_t prefetch = 2;            ///< days read ahead
   bool warn_on_nonfinite = false;
+  Precision precision = Precision::kFp32;  ///< arithmetic of the networks (model/precision.h)
+  bool cuda_graphs = false;        ///< capture the day-step in a CUDA graph and replay it (CUDA only)
+  bool deterministic = false;      ///< deterministic algorithms: CUDA runs bit-reproducible (slower)
   bool dry_run = false;
   std::string log_level;
 

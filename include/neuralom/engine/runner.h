@@ -32,6 +32,7 @@ struct RunReport {
   double peak_host_gib = 0.0;         ///< peak resident memory of the process
   int threads = 0;                    ///< intra-op threads used
   std::vector<double> stage_seconds;  ///< per stage model, when ExecuteOptions::time_stages
+  std::vector<double> step_seconds;   ///< each day-step's model time on this rank, in order
   std::vector<std::string> files;     ///< outputs written
 };
 

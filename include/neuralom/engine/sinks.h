@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -97,12 +98,26 @@ class FieldsSink : public RolloutSink {
   /// the writers want absolute values.
   FieldsSink(OpenPart open_part, const NormStats& stats, c10::Device device, DayCache* climatology = nullptr);
   void begin_batch(const RolloutBatch& batch) override;
+  /// On the CPU writes the lead's frames at once. On CUDA copies them into pinned host memory
+  /// without waiting and writes them once the copy has arrived (a later call, or end_batch), so
+  /// that saving fields does not stall the GPU every saved day.
   void consume(const RolloutBatch& batch, int64_t lead, const at::Tensor& truth, const at::Tensor& pred,
                const at::Tensor& initial) override;
-  /// Commits the batch's part (renamed into place).
+  /// Writes what is still in flight, then commits the batch's part (renamed into place).
   void end_batch(const RolloutBatch& batch) override;
 
  private:
+  struct InFlight {
+    RolloutBatch batch;
+    int64_t lead = 0;
+    at::Tensor truth, pred;  ///< float32 [B, C, H, W] in pinned host memory, being filled
+    DeviceMarker copied;
+  };
+  /// Writes one lead's frames (float32 [B, C, H, W], CPU), adding the climatology if wanted.
+  void write_frames(const RolloutBatch& batch, int64_t lead, at::Tensor truth, at::Tensor pred);
+  /// Writes the in-flight frames whose copies have arrived, in order (all, waiting, if `wait`).
+  void write_arrived(bool wait);
+
   /// Adds the climatology of `batch`'s valid days at `lead` to the saved channels of `frames`
   /// (float32 `[B, C, H, W]`, CPU), in place.
   void add_climatology(const RolloutBatch& batch, int64_t lead, at::Tensor& frames);
@@ -113,6 +128,7 @@ class FieldsSink : public RolloutSink {
   at::Tensor std_;
   DayCache* climatology_;
   at::Tensor saved_;  // [saved] long, CPU
+  std::deque<InFlight> in_flight_;
 };
 
 /// Progress lines on stderr: ICs done, lead day, simulated days per second, ETA. At most one line

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -11,6 +12,8 @@
 
 #include "neuralom/data/day_reader.h"
 #include "neuralom/forcing/forcing_source.h"
+#include "neuralom/model/device_queue.h"
+#include "neuralom/model/finite_check.h"
 #include "neuralom/model/model.h"
 
 namespace neuralom {
@@ -28,9 +31,11 @@ class AtmosphereForcing : public ForcingSource {
                     int64_t ocean_width, int64_t substeps_per_day = 0, std::vector<int64_t> forcing_channels = {});
   void begin(const std::vector<int64_t>& ics) override;
   /// Steps must be requested in order (1, 2, ...). Throws NumericalError if the atmosphere model
-  /// produces NaN or Inf.
+  /// produces NaN or Inf (on a GPU possibly only at a later step or at finish(), as the check is
+  /// read asynchronously). Never waits for the GPU.
   std::pair<at::Tensor, at::Tensor> pair(int64_t step, const at::Tensor& z_prev, const at::Tensor& z_next) override;
-  double compute_seconds() const override { return compute_seconds_; }
+  void finish() override;
+  double compute_seconds() const override;
 
   int64_t substeps_per_day() const { return substeps_; }
   const std::vector<int64_t>& forcing_channels() const { return channels_; }
@@ -48,7 +53,10 @@ class AtmosphereForcing : public ForcingSource {
   at::Tensor state_;          // [B, C_atm, Ha, Wa]
   at::Tensor previous_;       // forcing of the current day, [B, F, H, W]
   int64_t step_ = 0;
-  double compute_seconds_ = 0.0;
+  FiniteMonitor finite_{{}, /*warn_only=*/false};
+  // Device markers around each day's sub-steps, summed when reached (CPU: the host clock).
+  mutable std::deque<std::pair<DeviceMarker, DeviceMarker>> timings_;
+  mutable double compute_seconds_ = 0.0;
 };
 
 }  // namespace neuralom

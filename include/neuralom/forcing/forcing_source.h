@@ -27,7 +27,12 @@ class ForcingSource {
   /// `[B, n_in, H, W]` on the device (used by file forcing only).
   virtual std::pair<at::Tensor, at::Tensor> pair(int64_t step, const at::Tensor& z_prev, const at::Tensor& z_next) = 0;
 
-  /// Seconds spent computing forcing (atmosphere model), for reports.
+  /// Ends a batch: waits for and reports checks still pending on the device (NumericalError).
+  /// The rollout calls it before the batch's results are kept.
+  virtual void finish() {}
+
+  /// Seconds spent computing forcing (atmosphere model), for reports; on a GPU complete only
+  /// after finish().
   virtual double compute_seconds() const { return 0.0; }
 };
 

@@ -12,6 +12,7 @@
 #include <c10/core/Device.h>
 
 #include "neuralom/model/model_metadata.h"
+#include "neuralom/model/precision.h"
 
 namespace neuralom {
 
@@ -19,6 +20,9 @@ namespace neuralom {
 struct ModelOptions {
   bool static_cache = true;  ///< precompute the input-independent graph work once (costs memory)
   int64_t edge_chunk = 0;    ///< evaluate encoder/decoder edges in chunks of this many (0 = all at once)
+  /// kBf16: the network's floating-point parameters and buffers are cast to bfloat16 (the archive
+  /// must support it); kFp32/kTf32 leave them float32. Inputs and outputs stay float32.
+  Precision precision = Precision::kFp32;
 };
 
 class Model {
@@ -30,7 +34,8 @@ class Model {
   /// [1, in_channels, H, W] float32 input returns a finite float32 [1, out_channels, H, W] on
   /// `device` (the cost of one forward of one sample). Throws ModelError naming the file (missing,
   /// not a TorchScript archive, no or contradictory neuralom.json, wrong signature, output shape or
-  /// dtype, NaN/Inf, methods missing); when LibTorch cannot load the archive the
+  /// dtype, NaN/Inf, methods missing, bf16 asked of an archive exported without bf16 support);
+  /// when LibTorch cannot load the archive the
   /// message names the torch that exported it and this build's LibTorch.
   static Model load(const std::string& path, c10::Device device, const ModelOptions& options = {});
 

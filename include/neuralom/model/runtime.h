@@ -38,6 +38,16 @@ struct CudaDevice {
 /// Visible CUDA devices (empty without CUDA). Never throws.
 std::vector<CudaDevice> cuda_devices();
 
+/// Makes LibTorch use deterministic algorithms (process-wide), so that CUDA runs repeat bit for
+/// bit: scatter-adds (`index_add_`) without atomics, cuBLAS with a fixed workspace
+/// (CUBLAS_WORKSPACE_CONFIG=:4096:8 unless already set; read when cuBLAS starts, so call it before
+/// the first forward). An operation without a deterministic implementation then throws. Never throws.
+void use_deterministic_algorithms();
+
+/// Peak device memory reserved by LibTorch's CUDA caching allocator on `device` since the start,
+/// in GiB; -1 for a CPU device or a build without CUDA. Never throws.
+double peak_device_gib(const c10::Device& device);
+
 /// Peak resident set size of this process in GiB (VmHWM from /proc/self/status), 0 if unknown.
 /// Never throws.
 double peak_resident_gib();

@@ -83,6 +83,27 @@ TEST(RunCommand, BoundsValuesBeforeNarrowingThem) {
   EXPECT_EQ(parse(RunMode::kSimulate, {"--compression", "9", "--threads", "4096", "--prefetch", "1024"}).compression, 9);
 }
 
+TEST(RunCommand, PrecisionAndCudaGraphsFromFlagsOverTheConfigFile) {
+  const fs::path dir = scratch_dir("precision");
+  EXPECT_EQ(parse(RunMode::kSimulate, {}).precision, Precision::kFp32);
+  EXPECT_FALSE(parse(RunMode::kSimulate, {}).cuda_graphs);
+  write(dir / "run.yaml", "precision: bf16\ncuda_graphs: true\n");
+  const std::string file = (dir / "run.yaml").string();
+  const RunSettings from_file = parse(RunMode::kSimulate, {"--config-file", file});
+  EXPECT_EQ(from_file.precision, Precision::kBf16);
+  EXPECT_TRUE(from_file.cuda_graphs);
+  EXPECT_EQ(parse(RunMode::kSimulate, {"--config-file", file, "--precision", "tf32"}).precision, Precision::kTf32);
+  EXPECT_TRUE(parse(RunMode::kForecast, {"--cuda-graphs"}).cuda_graphs);
+  EXPECT_FALSE(parse(RunMode::kSimulate, {}).deterministic);
+  EXPECT_TRUE(parse(RunMode::kSimulate, {"--deterministic"}).deterministic);
+  write(dir / "bad.yaml", "precision: half\n");
+  const std::string message = testing::error_message<ConfigError>(
+      [&] { parse(RunMode::kSimulate, {"--config-file", (dir / "bad.yaml").string()}); });
+  EXPECT_NE(message.find("bad.yaml"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown precision 'half' (expected fp32, tf32 or bf16)"), std::string::npos) << message;
+  fs::remove_all(dir);
+}
+
 TEST(ConfigFile, RefusesKeysThatAreNotNames) {
   const fs::path dir = scratch_dir("complex_key");
   // A sequence as a mapping key used to escape as YAML::BadConversion (an "internal error").

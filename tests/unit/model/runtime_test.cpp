@@ -1,8 +1,12 @@
 #include "neuralom/model/runtime.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 
 #include "neuralom/core/errors.h"
 
@@ -42,6 +46,37 @@ TEST(RuntimeTest, DetectBlasFindsTheLoadedLibrary) {
   // LibTorch always links a BLAS; whichever it is, detection must name it.
   EXPECT_NE(blas.name, "unknown");
   EXPECT_FALSE(blas.library_path.empty());
+}
+
+TEST(RuntimeTest, DeviceForLocalRankKeepsExplicitRequests) {
+  // With MPI, "auto"/"cuda" become cuda:<local rank mod GPUs>; an explicit device or the CPU stays.
+  EXPECT_EQ(device_for_local_rank("cuda:1", 3, 4), "cuda:1");
+  EXPECT_EQ(device_for_local_rank("cpu", 1, 2), "cpu");
+  if (!torch::cuda::is_available()) {
+    EXPECT_EQ(device_for_local_rank("auto", 1, 2), "auto");  // no GPU: select_device decides
+    EXPECT_EQ(device_for_local_rank("cuda", 1, 2), "cuda");  // and refuses it (ConfigError)
+  } else {
+    const auto n = static_cast<int>(torch::cuda::device_count());
+    EXPECT_EQ(device_for_local_rank("auto", 5, 8), "cuda:" + std::to_string(5 % n));
+    EXPECT_EQ(device_for_local_rank("cuda", 0, 1), "cuda:0");
+  }
+}
+
+TEST(RuntimeTest, DeterministicAlgorithmsSetLibTorchsFlagAndCublasWorkspace) {
+  ::unsetenv("CUBLAS_WORKSPACE_CONFIG");
+  use_deterministic_algorithms();
+  EXPECT_TRUE(at::globalContext().deterministicAlgorithms());
+  ASSERT_NE(std::getenv("CUBLAS_WORKSPACE_CONFIG"), nullptr);
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":4096:8");
+  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8", 1);  // a user's own setting is kept
+  use_deterministic_algorithms();
+  EXPECT_STREQ(std::getenv("CUBLAS_WORKSPACE_CONFIG"), ":16:8");
+  at::globalContext().setDeterministicAlgorithms(false, false);  // process-wide: restore
+  ::unsetenv("CUBLAS_WORKSPACE_CONFIG");
+}
+
+TEST(RuntimeTest, PeakDeviceMemoryIsUnknownOnTheCpu) {
+  EXPECT_EQ(peak_device_gib(c10::Device(c10::kCPU)), -1.0);
 }
 
 }  // namespace

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# One prepared check of the GPU path, for the first GPU machine (H100/H200) that is lent:
+#
+#   scripts/gpu_check.sh                 on the GPU machine: build, golden tests on cuda, benchmark
+#   scripts/gpu_check.sh --cpu           the same steps on the CPU at a small size (CI, < 2 min)
+#   scripts/gpu_check.sh --fetch-debs    here, beforehand, with network: the Debian packages and
+#                                        Python wheels the GPU image lacks, into .gpu-debs/
+#
+# Options: --bin PATH (use this neuralom binary, do not build), --out DIR (default: $OUT, else
+# build/gpu_check), --size full|small (benchmark grid; default full on cuda, small with --cpu),
+# --days N (day-steps per benchmark run; default 7 on a GPU: 3 eager warm-up steps, the capture of
+# --cuda-graphs, 3 replays -- bench.json's seconds_per_day_step_after_warmup leaves out the first 4;
+# 3 with --cpu), --device D (default cuda, cpu with --cpu).
+#
+# The GPU image has CUDA 13, cmake, ninja and a Python whose torch (2.11) carries LibTorch's CMake
+# package (torch.utils.cmake_prefix_path), but no HDF5, spdlog, cxxopts, yaml-cpp, nlohmann-json,
+# netCDF or OpenSSL headers, and no network: the packages fetched into .gpu-debs/ are unpacked with
+# `dpkg -x` into a private prefix, which CMAKE_PREFIX_PATH and LD_LIBRARY_PATH then name.
+#
+# Steps, each timed and logged to <out>/gpu_check.log; results in <out>/gpu_check.json:
+#   1. build    neuralom against the image's torch (Release, CUDA code paths on; tests off)
+#   2. golden   tests/e2e/test_simulate.py and test_forecast.py on the device (the goldens'
+#               float32 bounds; needs pytest and h5py, from .gpu-debs/wheels on the GPU image)
+#   3. equal    eager vs CUDA graphs on the same input (max |difference|; identical on the CPU
+#               by construction, as --cuda-graphs is refused there) and fp32 vs bf16 deviation
+#   4. bench    `neuralom bench simulate`, random-init models of the size, precision
+#               fp32/tf32/bf16 x batch 1/2/4, each with and without --cuda-graphs (cuda only)
+# Finishes within 8 minutes on an H200 node including the build.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/common.sh
+. "$ROOT/scripts/common.sh"
+
+mode=gpu bin="" out="${OUT:-}" size="" days="" device=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cpu) mode=cpu; shift ;;
+    --fetch-debs) mode=fetch; shift ;;
+    --bin) bin="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --size) size="$2"; shift 2 ;;
+    --days) days="$2"; shift 2 ;;
+    --device) device="$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "gpu_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+DEBS="$ROOT/.gpu-debs"
+# What the engine builds against, beyond the image's torch/CUDA/cmake/ninja.
+DEB_PACKAGES=(libhdf5-dev libcxxopts-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libnetcdf-dev)
+# Their dependencies that any Linux image has (the C library, the compiler's runtime), or that only
+# tools and Fortran bindings need: not fetched, never put before the image's own libraries.
+DEB_EXCLUDE='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|gcc-[0-9]+-base|libgcc-s1|libstdc\+\+6|libnsl2|libnsl-dev|libtirpc.*|rpcsvc-proto|zlib1g|catch2|icu-devtools|libicu-dev|libjpeg-dev|libjpeg62-turbo-dev|libxml2-dev|libcurl4-gnutls-dev|libcurl4-nss-dev|libcurl3-nss|libnss3|libnspr4|nss-plugin-pem|libhdf5-hl-fortran-100|libhdf5-fortran-102|libgfortran5|libquadmath0)$'
+PY_VERSIONS=(3.10 3.11 3.12 3.13)
+# pytest and h5py for the golden tests; numpy is expected in the image (torch's Python usually has
+# it): its wheels would double the size, and the repository travels with at most 64 MiB beside it.
+
+fetch_debs() {
+  command -v apt-get >/dev/null || { echo "gpu_check.sh --fetch-debs: needs apt-get (Debian/Ubuntu)" >&2; exit 2; }
+  mkdir -p "$DEBS/wheels"
+  local closure
+  closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
+              --no-enhances "${DEB_PACKAGES[@]}" | grep -E '^[a-z0-9]' | sort -u | grep -Ev "$DEB_EXCLUDE")
+  echo "== $(echo "$closure" | wc -w) Debian packages into $DEBS"
+  (cd "$DEBS" && rm -f ./*.deb wheels/*.whl && apt-get download $closure) || exit 1
+  local python
+  python="$(require_python)"
+  for v in "${PY_VERSIONS[@]}"; do
+    echo "== wheels for Python $v: pytest, h5py"
+    "$python" -m pip download --quiet --only-binary=:all: --platform manylinux2014_x86_64 \
+      --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --python-version "$v" \
+      -d "$DEBS/wheels" pytest || exit 1
+    "$python" -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+      --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --python-version "$v" \
+      -d "$DEBS/wheels" h5py || exit 1
+  done
+  du -sh "$DEBS"
+  echo "carry .gpu-debs to the GPU machine with the repository (it is git-ignored)"
+}
+
+if [ "$mode" = fetch ]; then fetch_debs; exit 0; fi
+
+[ -n "$device" ] || { [ "$mode" = cpu ] && device=cpu || device=cuda; }
+[ -n "$size" ] || { [ "$mode" = cpu ] && size=small || size=full; }
+[ -n "$days" ] || { [ "$mode" = cpu ] && days=3 || days=7; }
+[ -n "$out" ] || out="$ROOT/build/gpu_check"
+mkdir -p "$out"
+work="$out/work"
+mkdir -p "$work"
+LOG="$out/gpu_check.log"
+: > "$LOG"
+T0=$(date +%s)
+log() { printf '[gpu_check %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" | tee -a "$LOG" >&2; }
+# Runs a command with its output appended to the log; returns its status.
+logged() { log "\$ $*"; "$@" >>"$LOG" 2>&1; }
+STEPS=()     # name status seconds, one JSON object each
+step() {     # step NAME STATUS SECONDS [NOTE]
+  STEPS+=("{\"name\": \"$1\", \"status\": \"$2\", \"seconds\": $3, \"note\": \"${4:-}\"}")
+}
+
+python="$(find_python || true)"
+[ -n "$python" ] || python="$(command -v python3)"
+
+# --- benchmark assets, made in the background while the engine builds ------------------------------
+case "$size" in
+  full) model_args=(); res=(360 720) ;;
+  small) model_args=(--input-res 32 64 --mesh-level 3 --hidden-dim 32 --processor-layers 4); res=(32 64) ;;
+  *) echo "gpu_check.sh: --size must be full or small" >&2; exit 2 ;;
+esac
+assets="$work/assets_$size"
+make_assets() {
+  if [ ! -f "$assets/data/test/2020.h5" ]; then
+    "$python" "$ROOT/scripts/make_synthetic_data.py" --out "$assets/data" --height "${res[0]}" \
+      --width "${res[1]}" --days $((days + 4)) || return 1
+  fi
+  local k
+  for k in 1 2; do
+    [ -f "$assets/stage$k.pt" ] || "$python" "$ROOT/scripts/export_torchscript.py" --model "stage$k" \
+      --random-init --seed "$k" --out "$assets/stage$k.pt" "${model_args[@]}" || return 1
+  done
+}
+t_assets=$(date +%s)
+make_assets >"$work/assets.log" 2>&1 &
+assets_pid=$!
+
+# --- 1. build --------------------------------------------------------------------------------------
+unpack_debs() {
+  # Debian's -dev packages unpacked into a private prefix; absolute symbolic links (e.g.
+  # hdf5/serial/include -> /usr/include/hdf5/serial) are pointed into the prefix.
+  local prefix="$1" deb link target
+  mkdir -p "$prefix"
+  for deb in "$DEBS"/*.deb; do dpkg -x "$deb" "$prefix"; done
+  while IFS= read -r link; do
+    target="$(readlink "$link")"
+    case "$target" in /*) ln -sfn "$prefix$target" "$link" ;; esac
+  done < <(find "$prefix" -type l)
+}
+
+build() {
+  local t=$(date +%s) prefix="$work/prefix" bdir="$work/build" torch_prefix multiarch=x86_64-linux-gnu
+  # The torch root itself (not only its share/cmake), so that TorchConfig finds its own libraries
+  # first (cmake/NeuralomTorch.cmake refuses a mix); nvcc as scripts/setup.sh --torch pip finds it.
+  torch_prefix="$("$python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')" || return 1
+  local prefixes="$torch_prefix" extra=() nvcc
+  if nvcc="$(find_nvcc)"; then
+    extra+=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCUDA_TOOLKIT_ROOT_DIR="$(dirname "$(dirname "$nvcc")")"
+            -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}")
+  fi
+  if ls "$DEBS"/*.deb >/dev/null 2>&1; then
+    log "unpacking $(ls "$DEBS"/*.deb | wc -l) packages of .gpu-debs into $prefix"
+    unpack_debs "$prefix"
+    local lib="$prefix/usr/lib/$multiarch"
+    prefixes="$prefixes;$prefix/usr;$lib/cmake"
+    export LD_LIBRARY_PATH="$lib:$lib/hdf5/serial${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export PKG_CONFIG_PATH="$lib/pkgconfig:$prefix/usr/share/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$prefix"
+    extra+=(-DHDF5_C_INCLUDE_DIR="$prefix/usr/include/hdf5/serial"
+           -DHDF5_CXX_INCLUDE_DIR="$prefix/usr/include/hdf5/serial"
+           -DHDF5_C_LIBRARY_hdf5="$lib/hdf5/serial/libhdf5.so"
+           -DHDF5_CXX_LIBRARY_hdf5="$lib/hdf5/serial/libhdf5.so"
+           -DHDF5_CXX_LIBRARY_hdf5_cpp="$lib/hdf5/serial/libhdf5_cpp.so"
+           -DOPENSSL_ROOT_DIR="$prefix/usr")
+  else
+    log "no .gpu-debs: using the system's libraries"
+  fi
+  logged cmake -S "$ROOT" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" \
+    -DNEURALOM_BUILD_TESTS=OFF -DNEURALOM_WITH_MPI=OFF -DNEURALOM_WITH_CUDA=AUTO \
+    -DPython3_EXECUTABLE="$python" "${extra[@]}" || { step build failed $(( $(date +%s) - t )); return 1; }
+  logged cmake --build "$bdir" --target neuralom_cli -j "$(nproc)" || { step build failed $(( $(date +%s) - t )); return 1; }
+  bin="$bdir/neuralom"
+  step build ok $(( $(date +%s) - t ))
+}
+
+if [ -z "$bin" ]; then
+  if [ "$mode" = cpu ]; then bin="$(neuralom_binary "$ROOT")"; else build || { log "build failed, see $LOG"; }; fi
+fi
+[ -x "$bin" ] || { log "no neuralom binary ($bin)"; exit 1; }
+log "binary: $bin"
+logged "$bin" info
+
+t=$(date +%s)
+if wait "$assets_pid"; then
+  step assets ok $(( $(date +%s) - t_assets ))
+else
+  cat "$work/assets.log" >>"$LOG"
+  log "making the benchmark assets failed, see $LOG"
+  exit 1
+fi
+
+# --- 2. golden tests on the device ---------------------------------------------------------------
+golden() {
+  local t=$(date +%s)
+  if ! "$python" -c 'import pytest, h5py' 2>/dev/null && ls "$DEBS"/wheels/*.whl >/dev/null 2>&1; then
+    logged "$python" -m pip install --quiet --no-index --no-deps --find-links "$DEBS/wheels" --target "$work/pylib" \
+      pytest h5py iniconfig packaging pluggy exceptiongroup tomli
+    export PYTHONPATH="$work/pylib${PYTHONPATH:+:$PYTHONPATH}"
+  fi
+  if ! "$python" -c 'import pytest, h5py' 2>/dev/null; then
+    step golden skipped $(( $(date +%s) - t )) "no pytest/h5py"
+    return
+  fi
+  # Deterministic algorithms: the golden tests compare batch 2 with batch 1 and runs with each other
+  # bit for bit, which CUDA's atomic scatter-adds do not give otherwise.
+  if NEURALOM_BIN="$bin" NEURALOM_TEST_DEVICE="$device" NEURALOM_TEST_RUN_FLAGS="--deterministic" NEURALOM_PYTHON="$python" \
+      NEURALOM_TEST_DATA_DIR="$ROOT/tests/data" NEURALOM_SOURCE_DIR="$ROOT" NEURALOM_TEST_WORK_DIR="$work/tests" \
+      PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
+      logged "$python" -m pytest -q -p no:cacheprovider -W "ignore:\`torch.jit.:FutureWarning" \
+      "$ROOT/tests/e2e/test_simulate.py" "$ROOT/tests/e2e/test_forecast.py"; then
+    step golden ok $(( $(date +%s) - t ))
+  else
+    step golden failed $(( $(date +%s) - t ))
+  fi
+}
+if [ "$mode" = cpu ]; then
+  step golden skipped 0 "the CPU golden tests run in CTest"
+else
+  golden
+fi
+
+# One benchmark run; prints its output directory, or nothing when it failed or time ran out.
+BUDGET_SECONDS=${GPU_CHECK_BUDGET_SECONDS:-450}
+bench() {  # bench NAME BATCH PRECISION GRAPHS SAVE_FIELDS
+  local name="$1" batch="$2" precision="$3" graphs="$4" ics="0" i run="$work/runs/$1"
+  if [ $(( $(date +%s) - T0 )) -gt "$BUDGET_SECONDS" ]; then
+    log "$name: skipped, past the ${BUDGET_SECONDS} s budget"
+    return
+  fi
+  for ((i = 1; i < batch; i++)); do ics="$ics,$i"; done
+  local flags=(--precision "$precision")
+  [ "$graphs" = 1 ] && flags+=(--cuda-graphs)
+  # Fields only where they are compared: writing them copies every day to the host.
+  [ "$5" = 1 ] && flags+=(--save-fields --save-channels 0,23,46,69,92 --format hdf5)
+  if logged "$bin" bench simulate --data-dir "$assets/data" --stages "$assets/stage1.pt,$assets/stage2.pt" \
+      --ics "$ics" --prediction-length $((days + 1)) --batch "$batch" --device "$device" --output "$run" \
+      --overwrite --no-data-hash "${flags[@]}"; then
+    echo "$run"
+  fi
+}
+
+# --- 4. equality and deviation -----------------------------------------------------------------------
+t=$(date +%s)
+eager=$(bench eager_fp32_b2 2 fp32 0 1)
+bf16=$(bench eager_bf16_b2 2 bf16 0 1)
+graphs=""
+[ "$device" != cpu ] && graphs=$(bench graphs_fp32_b2 2 fp32 1 1)
+compare() {  # compare RUN_A RUN_B -> {"max_abs": .., "rms": .., "rms_field": ..} or null
+  [ -n "$1" ] && [ -n "$2" ] || { echo null; return; }
+  "$python" - "$1/results_simulation.h5" "$2/results_simulation.h5" <<'EOF' 2>>"$LOG" || echo null
+import json, sys
+import h5py, numpy as np
+a = h5py.File(sys.argv[1], "r")["predicted"][...].astype(np.float64)
+b = h5py.File(sys.argv[2], "r")["predicted"][...].astype(np.float64)
+d = b[:, 1:] - a[:, 1:]
+print(json.dumps({"max_abs": float(np.abs(d).max()), "rms": float(np.sqrt((d ** 2).mean())),
+                  "rms_field": float(np.sqrt((a[:, 1:] ** 2).mean())), "identical": bool(np.array_equal(a, b))}))
+EOF
+}
+if "$python" -c 'import h5py' 2>/dev/null; then
+  eager_vs_graphs=$(compare "$eager" "$graphs")
+  fp32_vs_bf16=$(compare "$eager" "$bf16")
+else
+  eager_vs_graphs=null fp32_vs_bf16=null
+fi
+step compare ok $(( $(date +%s) - t ))
+
+# --- 5. benchmark -----------------------------------------------------------------------------------
+t=$(date +%s)
+precisions=(fp32 bf16)
+graph_modes=(0)
+if [ "$device" != cpu ]; then precisions=(fp32 tf32 bf16); graph_modes=(0 1); fi
+batches=(1 2 4)
+[ "$mode" = cpu ] && batches=(1 2)
+RESULTS=()
+# Batch outermost (1, 4, then 2), so that what the time budget cuts first is batch 2.
+[ "$mode" = cpu ] || batches=(1 4 2)
+for batch in "${batches[@]}"; do
+  for precision in "${precisions[@]}"; do
+    for g in "${graph_modes[@]}"; do
+      name="${precision}_b${batch}$([ "$g" = 1 ] && echo _graphs)"
+      run=$(bench "$name" "$batch" "$precision" "$g" 0)
+      if [ -n "$run" ] && [ -f "$run/bench.json" ]; then
+        RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"bench\": $(cat "$run/bench.json")}")
+      else
+        RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"bench\": null}")
+      fi
+      log "$name: $(grep -oE '"seconds_per_day_step(_after_warmup)?": [0-9.eE+-]+' "$run/bench.json" 2>/dev/null | tr '\n' ' ' || echo failed)"
+    done
+  done
+done
+missing=$(printf '%s\n' "${RESULTS[@]}" | grep -c '"bench": null}$')
+if [ "$missing" = 0 ]; then step bench ok $(( $(date +%s) - t )); else step bench partial $(( $(date +%s) - t )) "$missing run(s) failed or skipped, see the log"; fi
+
+join() { local IFS=,; echo "$*"; }
+gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+cat > "$out/gpu_check.json" <<EOF
+{
+  "mode": "$mode",
+  "device": "$device",
+  "gpu": "${gpu_name:-none}",
+  "size": "$size",
+  "grid": [${res[0]}, ${res[1]}],
+  "day_steps_per_run": $days,
+  "binary": "$bin",
+  "total_seconds": $(( $(date +%s) - T0 )),
+  "steps": [$(join "${STEPS[@]}")],
+  "eager_vs_cuda_graphs": $eager_vs_graphs,
+  "fp32_vs_bf16": $fp32_vs_bf16,
+  "benchmarks": [$(join "${RESULTS[@]}")]
+}
+EOF
+log "wrote $out/gpu_check.json and $LOG"
+"$python" -c 'import json, sys; json.load(open(sys.argv[1]))' "$out/gpu_check.json" || { log "gpu_check.json is not valid JSON"; exit 1; }
+failed=$(printf '%s\n' "${STEPS[@]}" | grep -c '"failed"')
+[ "$failed" = 0 ] || { log "$failed step(s) failed"; exit 1; }
