@@ -69,6 +69,21 @@ if(NEURALOM_SANITIZER_FLAGS)
   set(NEURALOM_ASAN_OPTIONS
     "halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1")
   set(NEURALOM_UBSAN_OPTIONS "halt_on_error=1:print_stacktrace=1")
+  # The leak suppressions name functions, which only a symbolized stack shows: without a symbolizer
+  # a suppressed third-party leak is reported as a leak. The runtimes look for `llvm-symbolizer` on
+  # PATH, which Debian's clang-14 does not provide (its llvm-14 package has it under
+  # /usr/lib/llvm-14/bin); name the one found here.
+  find_program(NEURALOM_LLVM_SYMBOLIZER NAMES llvm-symbolizer llvm-symbolizer-14 llvm-symbolizer-15 llvm-symbolizer-16
+    HINTS /usr/lib/llvm-14/bin /usr/lib/llvm-15/bin /usr/lib/llvm-16/bin
+    DOC "llvm-symbolizer for sanitizer reports (and the leak suppressions, which match function names)")
+  if(NEURALOM_LLVM_SYMBOLIZER)
+    string(APPEND NEURALOM_ASAN_OPTIONS ":external_symbolizer_path=${NEURALOM_LLVM_SYMBOLIZER}")
+    string(APPEND NEURALOM_UBSAN_OPTIONS ":external_symbolizer_path=${NEURALOM_LLVM_SYMBOLIZER}")
+  else()
+    message(WARNING "neuralom: no llvm-symbolizer found (Debian: apt-get install llvm-14): sanitizer reports "
+      "will not be symbolized, and the leak suppressions of tests/sanitizers/lsan.supp, which name "
+      "functions, will not match")
+  endif()
   configure_file("${PROJECT_SOURCE_DIR}/cmake/sanitizer_defaults.cpp.in"
                  "${PROJECT_BINARY_DIR}/generated/sanitizer_defaults.cpp" @ONLY)
 endif()

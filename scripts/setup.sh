@@ -7,9 +7,9 @@
 #                                  virtual environment .venv-torch2/ (scripts/requirements-torch2.txt)
 #                                  and the local CUDA toolkit, built with NEURALOM_WITH_CUDA=ON into
 #                                  build-torch2/. For GPUs; needs nvcc.
-#   scripts/setup.sh --sanitizers  also installs clang and its libFuzzer runtime, which the
-#                                  sanitizer stage (scripts/test_sanitizers.sh) builds the fuzz
-#                                  targets with.
+#   scripts/setup.sh --sanitizers  also installs clang, its libFuzzer runtime and llvm-symbolizer,
+#                                  with which the sanitizer stage (scripts/test_sanitizers.sh)
+#                                  builds the fuzz targets and symbolizes its reports.
 #
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 #
@@ -57,8 +57,9 @@ DEBIAN_PACKAGES=(
 )
 # torch-2.x flavour: what creates the virtual environment (python3 and ensurepip's pip).
 PIP_PACKAGES=(python3-venv)
-# --sanitizers: clang with libFuzzer (the fuzz targets of tests/fuzz).
-SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev)
+# --sanitizers: clang with libFuzzer (the fuzz targets of tests/fuzz), and llvm-14 for its
+# llvm-symbolizer (symbolized reports; the leak suppressions match function names).
+SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 
 install_debian_packages() {
   local missing=() p
