@@ -29,7 +29,7 @@ TEST(DeviceMarkerTest, CpuMarkersAreReachedAndTimeTheHost) {
 }
 
 TEST(InputUploaderTest, OnTheCpuTheHostTensorIsUsedAsItIs) {
-  const InputUploader uploader(c10::Device(c10::kCPU));
+  const InputUploader uploader{c10::Device(c10::kCPU)};
   const at::Tensor host = at::arange(12, at::kFloat).reshape({1, 3, 2, 2});
   const at::Tensor device = uploader.upload(host);
   EXPECT_EQ(device.data_ptr(), host.data_ptr());
