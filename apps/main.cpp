@@ -1,5 +1,8 @@
 // `neuralom`: the command-line front end. It only dispatches to subcommands and turns exceptions
 // into exit codes (see neuralom/core/errors.h); all logic lives in the neuralom library.
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstring>
 #include <exception>
@@ -45,9 +48,54 @@ int dispatch(int argc, char** argv) {
   return neuralom::kExitBadInput;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define NEURALOM_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define NEURALOM_SANITIZED 1
+#endif
+
+// A crash (a bug in neuralom, LibTorch or a driver) ends the process as it would anyway, with the
+// signal, but first writes the stack to stderr, so that a report can say where it happened. Only
+// async-signal-safe calls (write, backtrace_symbols_fd) after the first backtrace(), which is
+// warmed up beforehand so that it does not load libgcc in the handler.
+extern "C" void report_crash(int signal_number) {
+  static const char kHead[] = "\nneuralom: fatal signal ";
+  static const char kTail[] = "; this is a bug, please report it with the backtrace below\n";
+  char digits[4] = {static_cast<char>('0' + signal_number / 10 % 10), static_cast<char>('0' + signal_number % 10)};
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, kHead, sizeof(kHead) - 1);
+  n = ::write(STDERR_FILENO, digits, 2);
+  n = ::write(STDERR_FILENO, kTail, sizeof(kTail) - 1);
+  void* frames[64];
+  const int count = ::backtrace(frames, 64);
+  ::backtrace_symbols_fd(frames, count, STDERR_FILENO);
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+void install_crash_report() {
+#ifndef NEURALOM_SANITIZED  // the sanitizers' own reports are better, and need their handlers
+  void* warm[1];
+  ::backtrace(warm, 1);
+  static char alternate_stack[1 << 16];  // a stack overflow's SIGSEGV needs a stack of its own
+  stack_t ss{};
+  ss.ss_sp = alternate_stack;
+  ss.ss_size = sizeof(alternate_stack);
+  ::sigaltstack(&ss, nullptr);
+  struct sigaction action {};
+  action.sa_handler = report_crash;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_ONSTACK | SA_RESETHAND;
+  for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) ::sigaction(sig, &action, nullptr);
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  install_crash_report();
   // Past `ulimit -f` a write would kill the process with SIGXFSZ, leaving its temporary files
   // behind; ignored, the write fails with EFBIG and the run ends with an OutputError, cleaned up.
   std::signal(SIGXFSZ, SIG_IGN);

@@ -84,9 +84,9 @@ bool Journal::exists_in(const std::string& output_dir) {
 
 Journal Journal::create(const std::string& output_dir, const Json& header) {
   const std::string dir = directory_of(output_dir);
+  remove_tree(dir);
   std::error_code ec;
-  fs::remove_all(dir, ec);
-  if (ec) throw OutputError("cannot remove the old journal " + dir + ": " + ec.message());
+  if (fs::exists(dir, ec)) throw OutputError("cannot remove the old journal " + dir);
   fs::create_directories(fs::path(dir) / "parts", ec);
   if (ec) throw OutputError("cannot create the journal " + dir + ": " + ec.message());
   Journal journal(dir, header);
@@ -177,9 +177,9 @@ void Journal::write_batch(const BatchRecord& record) const {
 }
 
 void Journal::remove() const {
+  remove_tree(directory_);
   std::error_code ec;
-  fs::remove_all(directory_, ec);
-  if (ec) spdlog::warn("cannot remove the journal {}: {} (delete it by hand)", directory_, ec.message());
+  if (fs::exists(directory_, ec)) spdlog::warn("cannot remove the journal {} (delete it by hand)", directory_);
 }
 
 Json new_journal_header(const RunPlan& plan, const RunProvenance& provenance, int64_t batches, int threads) {

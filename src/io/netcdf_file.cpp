@@ -15,6 +15,7 @@
 
 #include "io/detail/hdf5_handle.h"
 #include "neuralom/core/errors.h"
+#include "neuralom/io/output_file.h"
 
 namespace neuralom {
 namespace {
@@ -146,8 +147,7 @@ NetcdfFile NetcdfFile::create(const std::string& path, NetcdfFormat format) {
       throw ConfigError("--format zarr: this netCDF-C library (" + netcdf_library_version() +
                         ") was built without NCZarr; use --format netcdf");
     }
-    std::error_code ec;
-    fs::remove_all(path, ec);  // NC_CLOBBER does not empty an existing store directory
+    remove_tree(path);  // NC_CLOBBER does not empty an existing store directory
     target = zarr_url(path);
   }
   Hdf5Lock lock;

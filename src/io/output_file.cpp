@@ -1,6 +1,7 @@
 #include "neuralom/io/output_file.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -26,6 +27,14 @@ fs::path parent_directory(const std::string& path) {
 }
 
 }  // namespace
+
+void remove_tree(const std::string& path) noexcept {
+  if (path.empty()) return;
+  // Depth first (FTW_DEPTH: a directory after its contents), symbolic links themselves (FTW_PHYS).
+  ::nftw(
+      path.c_str(), [](const char* entry, const struct stat*, int, struct FTW*) { ::remove(entry); return 0; },
+      /*nopenfd=*/16, FTW_DEPTH | FTW_PHYS);
+}
 
 void ensure_output_directory(const std::string& dir) {
   std::error_code ec;
@@ -69,16 +78,15 @@ PendingFile::PendingFile(std::string final_path)
   }
   // A ".partial" file (or Zarr directory) is never valid output: it is what an earlier interrupted
   // run left behind.
-  fs::remove_all(temp_path_, ec);
-  if (ec) {
-    throw OutputError("cannot remove stale temporary file " + temp_path_ + ": " + ec.message());
+  remove_tree(temp_path_);
+  if (fs::symlink_status(temp_path_, ec).type() != fs::file_type::not_found) {
+    throw OutputError("cannot remove stale temporary file " + temp_path_);
   }
 }
 
 PendingFile::~PendingFile() {
   if (!committed_ && !temp_path_.empty()) {
-    std::error_code ec;  // a destructor must not throw; a leftover is removed by the next run
-    fs::remove_all(temp_path_, ec);
+    remove_tree(temp_path_);  // never throws; a leftover is removed by the next run
   }
 }
 
@@ -93,10 +101,7 @@ PendingFile::PendingFile(PendingFile&& other) noexcept
 
 PendingFile& PendingFile::operator=(PendingFile&& other) noexcept {
   if (this != &other) {
-    if (!committed_ && !temp_path_.empty()) {
-      std::error_code ec;
-      fs::remove_all(temp_path_, ec);
-    }
+    if (!committed_ && !temp_path_.empty()) remove_tree(temp_path_);
     final_path_ = std::move(other.final_path_);
     temp_path_ = std::move(other.temp_path_);
     committed_ = other.committed_;
@@ -117,7 +122,7 @@ void PendingFile::commit() {
   const std::string aside = final_path_ + ".replaced";
   const bool replace_directory = fs::is_directory(final_path_, ec);
   if (replace_directory) {
-    fs::remove_all(aside, ec);
+    remove_tree(aside);
     fs::rename(final_path_, aside, ec);
     if (ec) throw OutputError("cannot move " + final_path_ + " aside to replace it: " + ec.message());
   }
@@ -126,7 +131,7 @@ void PendingFile::commit() {
   if (ec) {
     throw OutputError("cannot rename " + temp_path_ + " to " + final_path_ + ": " + ec.message());
   }
-  if (replace_directory) fs::remove_all(aside, ec);
+  if (replace_directory) remove_tree(aside);
   committed_ = true;
 }
 

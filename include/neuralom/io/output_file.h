@@ -17,6 +17,12 @@ void ensure_output_directory(const std::string& dir);
 /// Quotas and `ulimit -f` are not seen. Never throws.
 int64_t free_space_bytes(const std::string& path);
 
+/// Removes a file or a directory tree, as std::filesystem::remove_all, without following symbolic
+/// links; what cannot be removed is left, silently (a best-effort clean-up). Written with nftw:
+/// LibTorch 2.11's libtorch.so exports a std::filesystem::remove_all of its own that the dynamic
+/// linker picks before libstdc++'s, and that one crashes.
+void remove_tree(const std::string& path) noexcept;
+
 /// A file (or a directory, e.g. a Zarr store) being written under a temporary name.
 class PendingFile {
  public:

@@ -127,6 +127,33 @@ TEST(PendingFileTest, AnUncommittedDirectoryAndAStaleOneAreRemoved) {
   EXPECT_FALSE(fs::exists(final_path));
 }
 
+TEST(RemoveTreeTest, RemovesANestedTreeButNotWhatItsLinksPointTo) {
+  const TempDir dir;
+  const std::string keep = dir.file("keep");
+  fs::create_directories(keep);
+  write_file(keep + "/precious.h5", "a user's data");
+  const std::string tree = dir.file("tree");
+  fs::create_directories(tree + "/a/b/c");
+  write_file(tree + "/a/b/c/deep.txt", "x");
+  write_file(tree + "/top.txt", "y");
+  fs::create_directory_symlink(keep, tree + "/a/link-to-keep");
+  fs::create_symlink(keep + "/precious.h5", tree + "/a/b/link-to-file");
+  remove_tree(tree);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(tree)));
+  EXPECT_EQ(read_file(keep + "/precious.h5"), "a user's data");
+}
+
+TEST(RemoveTreeTest, RemovesAFileAndIgnoresAMissingPath) {
+  const TempDir dir;
+  const std::string file = dir.file("plain.txt");
+  write_file(file, "z");
+  remove_tree(file);
+  EXPECT_FALSE(fs::exists(file));
+  remove_tree(dir.file("never-existed"));  // no error, nothing to do
+  remove_tree("");
+  EXPECT_TRUE(fs::is_directory(dir.path()));
+}
+
 TEST(PendingFileTest, RemovesAStalePartialFileFromAnEarlierCrash) {
   const TempDir dir;
   const std::string final_path = dir.file("results.h5");
