@@ -3,8 +3,8 @@
 #
 #   scripts/gpu_check.sh                 on the GPU machine: build, golden tests on cuda, benchmark
 #   scripts/gpu_check.sh --cpu           the same steps on the CPU at a small size (CI, < 2 min)
-#   scripts/gpu_check.sh --fetch-debs    here, beforehand, with network: the Debian packages and
-#                                        Python wheels the GPU image lacks, into .gpu-debs/
+#   scripts/gpu_check.sh --fetch-debs    here, beforehand, with network: the Debian packages the GPU
+#                                        image lacks, pruned, into .gpu-debs/prefix.tar.xz
 #
 # Options: --bin PATH (use this neuralom binary, do not build), --out DIR (default: $OUT, else
 # build/gpu_check), --size full|small (benchmark grid; default full on cuda, small with --cpu),
@@ -20,7 +20,7 @@
 # Steps, each timed and logged to <out>/gpu_check.log; results in <out>/gpu_check.json:
 #   1. build    neuralom against the image's torch (Release, CUDA code paths on; tests off)
 #   2. golden   tests/e2e/test_simulate.py and test_forecast.py on the device (the goldens'
-#               float32 bounds; needs pytest and h5py, from .gpu-debs/wheels on the GPU image)
+#               float32 bounds; needs pytest and h5py, which the GPU image has)
 #   3. equal    eager vs CUDA graphs on the same input (max |difference|; identical on the CPU
 #               by construction, as --cuda-graphs is refused there) and fp32 vs bf16 deviation
 #   4. bench    `neuralom bench simulate`, random-init models of the size, precision
@@ -52,29 +52,39 @@ DEB_PACKAGES=(libhdf5-dev libcxxopts-dev libspdlog-dev libyaml-cpp-dev nlohmann-
 # Their dependencies that any Linux image has (the C library, the compiler's runtime), or that only
 # tools and Fortran bindings need: not fetched, never put before the image's own libraries.
 DEB_EXCLUDE='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|gcc-[0-9]+-base|libgcc-s1|libstdc\+\+6|libnsl2|libnsl-dev|libtirpc.*|rpcsvc-proto|zlib1g|catch2|icu-devtools|libicu-dev|libjpeg-dev|libjpeg62-turbo-dev|libxml2-dev|libcurl4-gnutls-dev|libcurl4-nss-dev|libcurl3-nss|libnss3|libnspr4|nss-plugin-pem|libhdf5-hl-fortran-100|libhdf5-fortran-102|libgfortran5|libquadmath0)$'
-PY_VERSIONS=(3.10 3.11 3.12 3.13)
-# pytest and h5py for the golden tests; numpy is expected in the image (torch's Python usually has
-# it): its wheels would double the size, and the repository travels with at most 64 MiB beside it.
+# pytest, h5py and numpy for the golden tests come from the GPU image's Python.
 
 fetch_debs() {
   command -v apt-get >/dev/null || { echo "gpu_check.sh --fetch-debs: needs apt-get (Debian/Ubuntu)" >&2; exit 2; }
-  mkdir -p "$DEBS/wheels"
   local closure
   closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
               --no-enhances "${DEB_PACKAGES[@]}" | grep -E '^[a-z0-9]' | sort -u | grep -Ev "$DEB_EXCLUDE")
-  echo "== $(echo "$closure" | wc -w) Debian packages into $DEBS"
-  (cd "$DEBS" && rm -f ./*.deb wheels/*.whl && apt-get download $closure) || exit 1
-  local python
-  python="$(require_python)"
-  for v in "${PY_VERSIONS[@]}"; do
-    echo "== wheels for Python $v: pytest, h5py"
-    "$python" -m pip download --quiet --only-binary=:all: --platform manylinux2014_x86_64 \
-      --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --python-version "$v" \
-      -d "$DEBS/wheels" pytest || exit 1
-    "$python" -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
-      --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --python-version "$v" \
-      -d "$DEBS/wheels" h5py || exit 1
-  done
+  tmp="$(mktemp -d)"   # global: the EXIT trap reads it
+  trap 'rm -rf "$tmp"' EXIT
+  echo "== $(echo "$closure" | wc -w) Debian packages"
+  (cd "$tmp" && apt-get download $closure) || exit 1
+  # The working tree travels with at most 64 MiB, the repository's test data included, so the
+  # packages travel unpacked and pruned, as one archive: no documentation, tools or static
+  # libraries, and ICU's 31 MB data library (needed by libxml2, needed by netCDF's DAP client,
+  # which the check never uses) replaced by a stub that only satisfies the linker and loader.
+  mkdir -p "$tmp/prefix"
+  local deb
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/prefix"; done
+  (cd "$tmp/prefix" && rm -rf usr/share/doc usr/share/man usr/share/info usr/share/lintian usr/share/locale \
+     usr/bin usr/sbin && find . -name '*.a' -delete) || exit 1
+  local icu
+  icu="$(ls "$tmp"/prefix/usr/lib/x86_64-linux-gnu/libicudata.so.*.* 2>/dev/null | head -n 1)"
+  if [ -n "$icu" ]; then
+    local major
+    major="$(basename "$icu" | sed -E 's/libicudata\.so\.([0-9]+).*/\1/')"
+    echo "const unsigned char icudt${major}_dat[64] = {0};" >"$tmp/icustub.c"
+    cc -shared -fPIC -Wl,-soname,"libicudata.so.$major" -o "$icu" "$tmp/icustub.c" || exit 1
+  fi
+  mkdir -p "$DEBS"
+  rm -rf "$DEBS"/*.deb "$DEBS"/wheels "$DEBS"/prefix.tar.xz
+  tar -C "$tmp/prefix" --owner=0 --group=0 -cJf "$DEBS/prefix.tar.xz.partial" . &&
+    mv "$DEBS/prefix.tar.xz.partial" "$DEBS/prefix.tar.xz" || exit 1
+  # pytest and h5py are in the GPU image (the device's KINDS.md lists both); not carried.
   du -sh "$DEBS"
   echo "carry .gpu-debs to the GPU machine with the repository (it is git-ignored)"
 }
@@ -86,7 +96,9 @@ if [ "$mode" = fetch ]; then fetch_debs; exit 0; fi
 [ -n "$days" ] || { [ "$mode" = cpu ] && days=3 || days=7; }
 [ -n "$out" ] || out="$ROOT/build/gpu_check"
 mkdir -p "$out"
-work="$out/work"
+# The build and the runs: under <out> unless GPU_CHECK_WORK names a place (on the device machine,
+# where what is under $OUT is sent back, a folder outside it).
+work="${GPU_CHECK_WORK:-$out/work}"
 mkdir -p "$work"
 LOG="$out/gpu_check.log"
 : > "$LOG"
@@ -126,14 +138,33 @@ assets_pid=$!
 
 # --- 1. build --------------------------------------------------------------------------------------
 unpack_debs() {
-  # Debian's -dev packages unpacked into a private prefix; absolute symbolic links (e.g.
-  # hdf5/serial/include -> /usr/include/hdf5/serial) are pointed into the prefix.
+  # The pruned Debian packages (prefix.tar.xz, or .deb files) unpacked into a private prefix;
+  # absolute symbolic links (e.g. hdf5/serial/include -> /usr/include/hdf5/serial) are pointed
+  # into the prefix.
   local prefix="$1" deb link target
   mkdir -p "$prefix"
-  for deb in "$DEBS"/*.deb; do dpkg -x "$deb" "$prefix"; done
+  if [ -f "$DEBS/prefix.tar.xz" ]; then
+    tar -C "$prefix" -xJf "$DEBS/prefix.tar.xz" || return 1
+  else
+    for deb in "$DEBS"/*.deb; do dpkg -x "$deb" "$prefix"; done
+  fi
+  # netCDF's CMake package lists its own dependencies by absolute /usr paths (libxml2.so, libcurl.so,
+  # ...), for static linking; the shared libnetcdf names them itself, found through LD_LIBRARY_PATH.
+  local targets
+  for targets in "$prefix"/usr/lib/*/cmake/netCDF/netCDFTargets.cmake; do
+    [ -f "$targets" ] && sed -i -E 's#^( *INTERFACE_LINK_LIBRARIES ")[^"]*(")#\1\2#' "$targets"
+  done
   while IFS= read -r link; do
     target="$(readlink "$link")"
     case "$target" in /*) ln -sfn "$prefix$target" "$link" ;; esac
+    # A development link whose library was left out as one every image has (zlib's libz.so):
+    # pointed at the image's own copy of that library, whatever its minor version.
+    if [ ! -e "$link" ] && [[ "$link" == *.so ]]; then
+      local own
+      own="$(ls /lib/x86_64-linux-gnu/"$(basename "$link")".[0-9]* /usr/lib/x86_64-linux-gnu/"$(basename "$link")".[0-9]* \
+               2>/dev/null | head -n 1)"
+      [ -n "$own" ] && ln -sfn "$own" "$link"
+    fi
   done < <(find "$prefix" -type l)
 }
 
@@ -147,9 +178,9 @@ build() {
     extra+=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCUDA_TOOLKIT_ROOT_DIR="$(dirname "$(dirname "$nvcc")")"
             -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}")
   fi
-  if ls "$DEBS"/*.deb >/dev/null 2>&1; then
-    log "unpacking $(ls "$DEBS"/*.deb | wc -l) packages of .gpu-debs into $prefix"
-    unpack_debs "$prefix"
+  if [ -f "$DEBS/prefix.tar.xz" ] || ls "$DEBS"/*.deb >/dev/null 2>&1; then
+    log "unpacking .gpu-debs into $prefix"
+    unpack_debs "$prefix" || { step build failed $(( $(date +%s) - t )) "unpacking .gpu-debs"; return 1; }
     local lib="$prefix/usr/lib/$multiarch"
     prefixes="$prefixes;$prefix/usr;$lib/cmake"
     export LD_LIBRARY_PATH="$lib:$lib/hdf5/serial${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -163,7 +194,9 @@ build() {
   else
     log "no .gpu-debs: using the system's libraries"
   fi
+  # GPU_CHECK_CXX_FLAGS: e.g. -g1, so that a crash's backtrace can be read with addr2line.
   logged cmake -S "$ROOT" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" \
+    -DCMAKE_CXX_FLAGS="${GPU_CHECK_CXX_FLAGS:-}" \
     -DNEURALOM_BUILD_TESTS=OFF -DNEURALOM_WITH_MPI=OFF -DNEURALOM_WITH_CUDA=AUTO \
     -DPython3_EXECUTABLE="$python" "${extra[@]}" || { step build failed $(( $(date +%s) - t )); return 1; }
   logged cmake --build "$bdir" --target neuralom_cli -j "$(nproc)" || { step build failed $(( $(date +%s) - t )); return 1; }
@@ -190,11 +223,6 @@ fi
 # --- 2. golden tests on the device ---------------------------------------------------------------
 golden() {
   local t=$(date +%s)
-  if ! "$python" -c 'import pytest, h5py' 2>/dev/null && ls "$DEBS"/wheels/*.whl >/dev/null 2>&1; then
-    logged "$python" -m pip install --quiet --no-index --no-deps --find-links "$DEBS/wheels" --target "$work/pylib" \
-      pytest h5py iniconfig packaging pluggy exceptiongroup tomli
-    export PYTHONPATH="$work/pylib${PYTHONPATH:+:$PYTHONPATH}"
-  fi
   if ! "$python" -c 'import pytest, h5py' 2>/dev/null; then
     step golden skipped $(( $(date +%s) - t )) "no pytest/h5py"
     return
@@ -230,11 +258,14 @@ bench() {  # bench NAME BATCH PRECISION GRAPHS SAVE_FIELDS
   [ "$graphs" = 1 ] && flags+=(--cuda-graphs)
   # Fields only where they are compared: writing them copies every day to the host.
   [ "$5" = 1 ] && flags+=(--save-fields --save-channels 0,23,46,69,92 --format hdf5)
-  if logged "$bin" bench simulate --data-dir "$assets/data" --stages "$assets/stage1.pt,$assets/stage2.pt" \
+  logged "$bin" bench simulate --data-dir "$assets/data" --stages "$assets/stage1.pt,$assets/stage2.pt" \
       --ics "$ics" --prediction-length $((days + 1)) --batch "$batch" --device "$device" --output "$run" \
-      --overwrite --no-data-hash "${flags[@]}"; then
-    echo "$run"
-  fi
+      --overwrite --no-data-hash "${flags[@]}"
+  local status=$?
+  # A run that wrote its bench.json and then failed still has its timings: kept, with the status.
+  [ "$status" = 0 ] || log "$name: exit status $status"
+  echo "$status" >"$run.status" 2>/dev/null
+  if [ "$status" = 0 ] || [ -f "$run/bench.json" ]; then echo "$run"; fi
 }
 
 # --- 4. equality and deviation -----------------------------------------------------------------------
@@ -279,7 +310,7 @@ for batch in "${batches[@]}"; do
       name="${precision}_b${batch}$([ "$g" = 1 ] && echo _graphs)"
       run=$(bench "$name" "$batch" "$precision" "$g" 0)
       if [ -n "$run" ] && [ -f "$run/bench.json" ]; then
-        RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"bench\": $(cat "$run/bench.json")}")
+        RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"exit_status\": $(cat "$run.status"), \"bench\": $(cat "$run/bench.json")}")
       else
         RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"bench\": null}")
       fi
