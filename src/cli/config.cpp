@@ -24,7 +24,7 @@ const std::set<std::string>& known_keys() {
       "out_channels", "out_variables", "atmos_time_offset", "atmos_steps_per_day", "atmos_substeps",
       "atmos_forcing_channels", "output_dir", "save_fields", "save_channels", "save_leads", "compression",
       "baselines", "format", "anomalies", "save_truth", "latitude_start", "latitude_step", "longitude_start",
-      "longitude_step", "depths", "extremes", "extreme_variables", "extreme_quantiles", "extreme_thresholds", "overwrite", "hash_data", "batch", "device", "threads", "static_cache", "edge_chunk", "prefetch",
+      "longitude_step", "depths", "extremes", "extreme_variables", "extreme_quantiles", "extreme_thresholds", "overwrite", "hash_data", "batch", "device", "threads", "static_cache", "edge_chunk", "host_cache", "prefetch",
       "on_nonfinite", "log_level", "precision", "cuda_graphs", "deterministic"};
   return keys;
 }

@@ -99,6 +99,9 @@ const std::vector<OptionSpec>& option_table() {
        "precompute the input-independent graph work once (faster, more memory; default: on)", false},
       {"Execution", "edge-chunk", "edge_chunk", Kind::kValue, "N",
        "process encoder/decoder edges in chunks of N to bound memory (default: auto, 0 = off)", false},
+      {"Execution", "host-cache", "host_cache", Kind::kValue, "MIB",
+       "keep up to MIB MiB of freed large CPU buffers for the next day-step instead of returning them to the "
+       "system (faster on CPU: fresh memory is zeroed by the kernel on first touch; default: auto, 0 = off)", false},
       {"Execution", "precision", "precision", Kind::kValue, "fp32|tf32|bf16",
        "arithmetic of the networks: fp32 (default), tf32 (CUDA tensor cores) or bf16 (float32 LayerNorm statistics, "
        "state and residual sum; needs a bf16-capable export)", false},

@@ -313,6 +313,7 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.threads = static_cast<int>(integer("threads", 0, 0, kMaxThreads));
   s.static_cache = boolean("static_cache", true);
   s.edge_chunk = integer("edge_chunk", -1, -1);
+  s.host_cache_mib = integer("host_cache", -1, -1, int64_t{1} << 30);
   s.prefetch = integer("prefetch", 2, 1, kMaxPrefetch);
   if (const auto* e = src.find("precision")) s.precision = parse_precision(trim(e->value), e->origin);
   s.cuda_graphs = boolean("cuda_graphs", false);

@@ -23,6 +23,10 @@ namespace neuralom {
 namespace fs = std::filesystem;
 namespace {
 
+// The default cap of the CPU host buffer cache (see resolve_host_cache): at full size it holds the
+// day-step's recurring grid and edge-chunk buffers (docs/performance.md, "Reusing buffers").
+constexpr int64_t kAutoHostCacheMib = 2048;
+
 using detail::join;
 
 std::string describe_range(const std::vector<int64_t>& v) {
@@ -172,6 +176,17 @@ int64_t resolve_edge_chunk(const RunPlan& plan) {
   return std::max<int64_t>(16384, static_cast<int64_t>(kBudget / per_edge));
 }
 
+/// The HostBufferCache's cap: what the user asked for, else AUTO_MIB on the CPU (where every
+/// day-step would otherwise have its large buffers zeroed by the kernel again) and none on CUDA
+/// (whose host-side buffers come from LibTorch's pinned-memory cache already).
+int64_t resolve_host_cache(const RunPlan& plan) {
+  const RunSettings& s = plan.settings;
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  if (s.host_cache_mib >= 0) return s.host_cache_mib * kMiB;
+  if (plan.device.is_cuda()) return 0;
+  return kAutoHostCacheMib * kMiB;
+}
+
 }  // namespace
 
 RunPlan plan_run(const RunSettings& settings) {
@@ -196,6 +211,7 @@ RunPlan plan_run(const RunSettings& settings) {
                       " (CUDA graphs replay GPU kernels; drop the flag on the CPU)");
   }
   plan.edge_chunk = resolve_edge_chunk(plan);
+  plan.host_cache_bytes = resolve_host_cache(plan);
   detail::check_resources(plan);
   return plan;
 }
@@ -223,7 +239,8 @@ std::string RunPlan::describe() const {
     << s.atmos_channels.size() << " forcing channels per day\n";
   o << "device:          " << device.str() << ", batch " << s.batch << ", edge chunk "
     << (edge_chunk > 0 ? std::to_string(edge_chunk) : std::string("off")) << ", static cache "
-    << (s.static_cache ? "on" : "off")
+    << (s.static_cache ? "on" : "off") << ", host cache "
+    << (host_cache_bytes > 0 ? std::to_string(host_cache_bytes >> 20) + " MiB" : std::string("off"))
     << (s.precision != Precision::kFp32 ? std::string(", precision ") + precision_name(s.precision) : std::string())
     << (s.cuda_graphs ? ", CUDA graphs" : "") << (s.deterministic ? ", deterministic" : "") << "\n";
   o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir);

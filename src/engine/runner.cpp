@@ -29,6 +29,7 @@
 #include "neuralom/engine/sinks.h"
 #include "neuralom/forcing/atmosphere_forcing.h"
 #include "neuralom/forcing/file_forcing.h"
+#include "neuralom/model/host_buffer_cache.h"
 #include "neuralom/model/runtime.h"
 #include "neuralom/model/stage_pipeline.h"
 
@@ -146,6 +147,8 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   const auto t_setup = Clock::now();
   const InterruptGuard interrupt;
   const int threads = configure_threads(s.threads);
+  // Large CPU buffers freed in one day-step serve the next (model/host_buffer_cache.h).
+  const HostBufferCache host_cache(plan.host_cache_bytes);
   if (team.is_root()) {
     spdlog::info("{} on {} with {} threads{}; plan:\n{}", run_mode_name(s.mode), plan.device.str(), threads,
                  team.size() > 1 ? " per rank, " + std::to_string(team.size()) + " MPI ranks" : std::string(),
@@ -339,6 +342,11 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     if (team.is_root()) progress.finished(ics_done, last);
   }
   report.peak_host_gib = peak_resident_gib();
+  if (host_cache.active()) {
+    const HostBufferCacheStats reuse = HostBufferCache::stats();
+    spdlog::debug("host buffer cache: {} reuses, {} new blocks, at most {:.2f} GiB held unused", reuse.hits,
+                  reuse.misses, static_cast<double>(reuse.peak_held_bytes) / (1024.0 * 1024.0 * 1024.0));
+  }
   if (pipeline) report.stage_seconds = pipeline->stage_seconds();
 
   // Rank 0 gathers every rank's records and writes the final outputs (a shard: its journal is its output).

@@ -46,6 +46,7 @@ struct RunPlan {
   // Execution.
   c10::Device device{c10::kCPU};
   int64_t edge_chunk = 0;
+  int64_t host_cache_bytes = 0;  ///< cap of the HostBufferCache (0 = none)
 
   // Outputs.
   std::string results_file;         ///< <output>/results_<simulation|forecasting>.<h5|nc|zarr>

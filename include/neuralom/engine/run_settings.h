@@ -94,6 +94,7 @@ struct RunSettings {
   int threads = 0;                 ///< 0 = all hardware threads
   bool static_cache = true;
   int64_t edge_chunk = -1;         ///< -1 = automatic (chunks on CPU, none on CUDA)
+  int64_t host_cache_mib = -1;     ///< freed CPU buffers kept for reuse (model/host_buffer_cache.h); -1 = automatic
   int64_t prefetch = 2;            ///< days read ahead
   bool warn_on_nonfinite = false;
   Precision precision = Precision::kFp32;  ///< arithmetic of the networks (model/precision.h)
