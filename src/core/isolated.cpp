@@ -1,9 +1,12 @@
 #include "neuralom/core/isolated.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -14,18 +17,34 @@
 
 namespace neuralom {
 
-void run_isolated_probe(const std::string& what, const std::function<void()>& probe, double timeout_seconds) {
+void run_isolated_probes(const std::vector<std::string>& subjects, const std::function<void(std::size_t)>& probe,
+                         double timeout_seconds) {
+  if (subjects.empty()) return;
+  // Which subject the child is at, in a page both processes see.
+  void* shared = ::mmap(nullptr, sizeof(std::atomic<std::size_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                        -1, 0);
+  if (shared == MAP_FAILED) return;
+  auto* at = new (shared) std::atomic<std::size_t>(0);
+  struct Unmap {
+    void* p;
+    ~Unmap() { ::munmap(p, sizeof(std::atomic<std::size_t>)); }
+  } unmap{shared};
+
   const pid_t child = ::fork();
   if (child < 0) return;  // no isolation possible: the caller's own reads go ahead unprotected
   if (child == 0) {
-    try {
-      probe();
-    } catch (...) {
-      // an ordinary error: the caller repeats the work and reports it properly
+    for (std::size_t i = 0; i < subjects.size(); ++i) {
+      at->store(i);
+      try {
+        probe(i);
+      } catch (...) {
+        // an ordinary error: the caller repeats the work and reports it properly
+      }
     }
     ::_exit(0);  // no atexit handlers, no flushing of the parent's buffers
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
+  auto pause = std::chrono::microseconds(20);  // a probe takes about a millisecond: poll fast, then back off
   int status = 0;
   for (;;) {
     const pid_t done = ::waitpid(child, &status, WNOHANG);
@@ -34,17 +53,20 @@ void run_isolated_probe(const std::string& what, const std::function<void()>& pr
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(child, SIGKILL);
       ::waitpid(child, &status, 0);
-      throw InputError(what + ": reading it did not finish in " + std::to_string(static_cast<int>(std::ceil(timeout_seconds))) +
+      throw InputError(subjects[std::min(at->load(), subjects.size() - 1)] + ": reading it did not finish in " +
+                       std::to_string(static_cast<int>(std::ceil(timeout_seconds))) +
                        " s (a corrupt file, or a stalled filesystem)");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(5000));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   const std::string how = WIFSIGNALED(status) ? std::string("signal ") + std::to_string(WTERMSIG(status)) + " (" +
                                                     ::strsignal(WTERMSIG(status)) + ")"
                                               : "exit status " + std::to_string(WEXITSTATUS(status));
-  throw InputError(what + ": the file is corrupt: reading it crashed the file-format library in a test process (" +
-                   how + "); nothing was run");
+  throw InputError(subjects[std::min(at->load(), subjects.size() - 1)] +
+                   ": the file is corrupt: reading it crashed the file-format library in a test process (" + how +
+                   "); nothing was run");
 }
 
 }  // namespace neuralom

@@ -23,12 +23,12 @@ constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 
 int64_t max_of(const std::vector<int64_t>& v) { return v.empty() ? -1 : *std::max_element(v.begin(), v.end()); }
 
-/// Opens an HDF5 fields file and reads one channel of its first and last snapshot (on at most the
-/// model's grid) in a child process first: a corrupt file that crashes the HDF5 library is then
-/// refused with an InputError instead of crashing the run (core/isolated.h).
-void probe_fields_file(const std::string& what, const std::string& path, int64_t height, int64_t width) {
-  run_isolated_probe(what, [&] {
-    const FieldsFile f(path);
+/// Opens HDF5 fields files and reads one channel of each one's first and last snapshot (on at most
+/// the model's grid) in one child process first: a corrupt file that crashes the HDF5 library is
+/// then refused with an InputError naming it instead of crashing the run (core/isolated.h).
+void probe_fields_files(const std::vector<std::string>& paths, int64_t height, int64_t width) {
+  run_isolated_probes(paths, [&](std::size_t i) {
+    const FieldsFile f(paths[i]);
     const FieldsShape shape = f.shape();
     if (shape.times < 1 || shape.channels < 1 || shape.rows < 1 || shape.cols < 1) return;
     const int64_t rows = std::min(shape.rows, std::max<int64_t>(height, 1));
@@ -212,7 +212,12 @@ void validate_channels(const RunSettings& s) {
 void validate_ocean_data(RunPlan& plan) {
   const RunSettings& s = plan.settings;
   plan.ocean_file = resolve_yearly_file(s.test_file, s.test_data_path, s.year, "ocean data file");
-  probe_fields_file("ocean data file " + plan.ocean_file, plan.ocean_file, plan.height, plan.width);
+  std::error_code ec;
+  if (fs::is_regular_file(s.land_mask_path, ec)) {
+    probe_fields_files({plan.ocean_file, s.land_mask_path}, plan.height, plan.width);
+  } else {
+    probe_fields_files({plan.ocean_file}, plan.height, plan.width);
+  }
   const FieldsFile file(plan.ocean_file);
   plan.ocean_shape = file.shape();
   const std::string where = plan.ocean_file + ":/fields";
@@ -242,7 +247,6 @@ void validate_ocean_data(RunPlan& plan) {
 
   // Land mask: one per output channel; opened as the runner will read it (rank, element type).
   require_file(s.land_mask_path, "land mask");
-  probe_fields_file("land mask " + s.land_mask_path, s.land_mask_path, plan.height, plan.width);
   const FieldsShape mask = FieldsFile(s.land_mask_path).shape();
   const int64_t need_c = max_of(s.out_channels) + 1;
   if (mask.times < 1 || mask.channels < need_c || mask.rows < plan.height || mask.cols < plan.width) {
@@ -313,7 +317,7 @@ void validate_atmosphere(RunPlan& plan) {
   plan.atmos_file = resolve_yearly_file(s.atmos_file, s.test_data_path_atmos, s.year.empty()
                                             ? fs::path(plan.ocean_file).stem().string() : s.year,
                                         "atmosphere data file");
-  probe_fields_file("atmosphere data file " + plan.atmos_file, plan.atmos_file, plan.atmos_height, plan.atmos_width);
+  probe_fields_files({plan.atmos_file}, plan.atmos_height, plan.atmos_width);
   const FieldsFile file(plan.atmos_file);
   plan.atmos_shape = file.shape();
   const std::string where = plan.atmos_file + ":/fields";
