@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Operator profile of one forward of an exported stage, as the engine runs it on the CPU.
+
+    python3 scripts/profile_stage.py MODEL.pt [--threads N] [--edge-chunk N] [--static-cache on|off]
+
+Loads the TorchScript archive, switches to the plain graph executor (as neuralom does on the CPU),
+sets the edge chunk and builds the static cache like `neuralom simulate`, runs one warm-up forward
+of a random input of the model's declared shape, then profiles a second one and prints the time
+and the top operators by self CPU time. To see the cost of fresh memory (the kernel zeroing pages
+that neuralom's --host-cache avoids), compare with
+GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4611686018427387904, under which
+glibc keeps freed memory for reuse.
+"""
+import argparse
+import json
+import time
+import zipfile
+
+import torch
+
+
+def metadata(path):
+    with zipfile.ZipFile(path) as z:
+        name = next(n for n in z.namelist() if n.endswith("extra/neuralom.json"))
+        return json.loads(z.read(name))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--edge-chunk", type=int, default=100000)
+    p.add_argument("--static-cache", choices=["on", "off"], default="on")
+    p.add_argument("--rows", type=int, default=22)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch._C._set_graph_executor_optimize(False)
+    m = metadata(a.model)
+    module = torch.jit.load(a.model).eval()
+    module.set_edge_chunk(a.edge_chunk)
+    if a.static_cache == "on":
+        module.build_static_cache()
+    x = torch.randn(1, m["in_channels"], m["grid"][0], m["grid"][1])
+    with torch.no_grad():
+        module(x)
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], with_flops=True) as prof:
+            t = time.perf_counter()
+            module(x)
+            seconds = time.perf_counter() - t
+    flops = sum(e.flops for e in prof.key_averages() if e.flops)
+    print(f"forward: {seconds:.3f} s (torch {torch.__version__}, {a.threads} threads); "
+          f"matrix products: {flops / 1e12:.3f} TFLOP (the profiler's count)")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=a.rows))
+
+
+if __name__ == "__main__":
+    main()
