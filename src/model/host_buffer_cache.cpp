@@ -14,6 +14,24 @@
 
 #include "neuralom/model/torch_compat.h"
 
+// Under AddressSanitizer, blocks held unused are poisoned, so that a use after free of a cached
+// buffer is still reported as one.
+#if defined(__SANITIZE_ADDRESS__)
+#define NEURALOM_CACHE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NEURALOM_CACHE_ASAN 1
+#endif
+#endif
+#ifdef NEURALOM_CACHE_ASAN
+#include <sanitizer/asan_interface.h>
+#define NEURALOM_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define NEURALOM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define NEURALOM_POISON(p, n) ((void)(p), (void)(n))
+#define NEURALOM_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace neuralom {
 namespace {
 
@@ -71,6 +89,7 @@ class Pool final : public c10::Allocator {
         if (it != free_.end() && !it->second.empty()) {
           data = it->second.back();
           it->second.pop_back();
+          NEURALOM_UNPOISON(data, size);
           stats_.held_bytes -= static_cast<int64_t>(size);
           ++stats_.hits;
         } else {
@@ -113,6 +132,7 @@ class Pool final : public c10::Allocator {
         const std::size_t size = it->second;
         live_.erase(it);
         if (enabled_ && stats_.held_bytes + static_cast<int64_t>(size) <= cap_) {
+          NEURALOM_POISON(data, size);
           free_[size].push_back(data);
           stats_.held_bytes += static_cast<int64_t>(size);
           if (stats_.held_bytes > stats_.peak_held_bytes) stats_.peak_held_bytes = stats_.held_bytes;
@@ -129,7 +149,10 @@ class Pool final : public c10::Allocator {
 
   void release_locked() {
     for (auto& [size, blocks] : free_) {
-      for (void* p : blocks) std::free(p);
+      for (void* p : blocks) {
+        NEURALOM_UNPOISON(p, size);
+        std::free(p);
+      }
     }
     free_.clear();
     stats_.held_bytes = 0;

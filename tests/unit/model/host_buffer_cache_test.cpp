@@ -100,6 +100,25 @@ TEST(HostBufferCacheTest, RawAllocationsOfBothSizesGoBackWhereTheyCameFrom) {
   allocator->raw_deallocate(big);
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+// A block held in the cache is poisoned: a use after free of a cached buffer is still reported.
+TEST(HostBufferCacheTest, AnUnusedBlockIsPoisonedUnderAddressSanitizer) {
+  EXPECT_DEATH(
+      {
+        const HostBufferCache cache(16 * kMiB);
+        float* stale = nullptr;
+        {
+          at::Tensor a = floats(4 * kMiB);
+          stale = a.data_ptr<float>();
+        }
+        stale[100] = 1.0f;  // the tensor is gone; its block is in the cache
+      },
+      "use-after-poison");
+}
+#endif
+#endif
+
 TEST(HostBufferCacheTest, OnlyOneAtATime) {
   const HostBufferCache cache(8 * kMiB);
   EXPECT_THROW(HostBufferCache second(8 * kMiB), std::logic_error);
