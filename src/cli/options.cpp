@@ -101,7 +101,8 @@ const std::vector<OptionSpec>& option_table() {
        "process encoder/decoder edges in chunks of N to bound memory (default: auto, 0 = off)", false},
       {"Execution", "host-cache", "host_cache", Kind::kValue, "MIB",
        "keep up to MIB MiB of freed large CPU buffers for the next day-step instead of returning them to the "
-       "system (faster on CPU: fresh memory is zeroed by the kernel on first touch; default: auto, 0 = off)", false},
+       "system (faster on CPU: fresh memory is zeroed by the kernel on first touch; default: 2048 on the CPU, "
+       "none on CUDA; 0 = off)", false},
       {"Execution", "precision", "precision", Kind::kValue, "fp32|tf32|bf16",
        "arithmetic of the networks: fp32 (default), tf32 (CUDA tensor cores) or bf16 (float32 LayerNorm statistics, "
        "state and residual sum; needs a bf16-capable export)", false},
