@@ -1,7 +1,6 @@
 #include "neuralom/model/host_buffer_cache.h"
 
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
