@@ -68,6 +68,11 @@ def damage_fortran_climatology(data):
     np.save(data / "climate_mean_s_t_ssh.npy", np.asfortranarray(clim))
 
 
+def damage_empty_climatology(data):
+    clim = np.load(data / "climate_mean_s_t_ssh.npy")
+    np.save(data / "climate_mean_s_t_ssh.npy", clim[:0])  # [0, 97, 33, 64]: a stack of no days
+
+
 CASES = {
     "missing dataset": (damage_missing_dataset, ["no dataset 'fields'", "temperature"]),
     "wrong rank": (damage_rank, ["2020.h5", "4 dimensions"]),
@@ -79,6 +84,8 @@ CASES = {
     "zero std": (damage_zero_std, ["std_s_t_ssh.npy", "channel 7"]),
     "missing mask": (damage_remove_mask, ["land mask not found", "land_mask.h5"]),
     "fortran climatology": (damage_fortran_climatology, ["climate_mean_s_t_ssh.npy", "ortran"]),
+    "climatology of no days": (damage_empty_climatology, ["climate_mean_s_t_ssh.npy", "[0, 97, 33, 64]",
+                                                          "holds no days"]),
 }
 
 

@@ -243,6 +243,12 @@ void validate_ocean_data(RunPlan& plan) {
                      " (expected [days, " + std::to_string(plan.ocean_shape.channels) + ", >=" +
                      std::to_string(plan.height) + ", " + std::to_string(plan.width) + "] or one field)");
   }
+  if (c.times < 1) {
+    throw InputError(s.climate_mean_path + ": shape " + read_npy_info(s.climate_mean_path).shape_string() +
+                     " holds no days (expected [days >= 1, " + std::to_string(plan.ocean_shape.channels) + ", >=" +
+                     std::to_string(plan.height) + ", " + std::to_string(plan.width) + "] or one field)");
+  }
+  // As the day reader counts them: a stack of days limits the days, one field does not.
   plan.days_available = c.times > 1 ? std::min(plan.ocean_shape.times, c.times) : plan.ocean_shape.times;
 
   // Land mask: one per output channel; opened as the runner will read it (rank, element type).
