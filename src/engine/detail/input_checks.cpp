@@ -212,12 +212,10 @@ void validate_channels(const RunSettings& s) {
 void validate_ocean_data(RunPlan& plan) {
   const RunSettings& s = plan.settings;
   plan.ocean_file = resolve_yearly_file(s.test_file, s.test_data_path, s.year, "ocean data file");
+  std::vector<std::string> hdf5_inputs{plan.ocean_file};
   std::error_code ec;
-  if (fs::is_regular_file(s.land_mask_path, ec)) {
-    probe_fields_files({plan.ocean_file, s.land_mask_path}, plan.height, plan.width);
-  } else {
-    probe_fields_files({plan.ocean_file}, plan.height, plan.width);
-  }
+  if (fs::is_regular_file(s.land_mask_path, ec)) hdf5_inputs.push_back(s.land_mask_path);  // else refused below
+  probe_fields_files(hdf5_inputs, plan.height, plan.width);
   const FieldsFile file(plan.ocean_file);
   plan.ocean_shape = file.shape();
   const std::string where = plan.ocean_file + ":/fields";
