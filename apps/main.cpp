@@ -48,15 +48,6 @@ int dispatch(int argc, char** argv) {
   return neuralom::kExitBadInput;
 }
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define NEURALOM_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define NEURALOM_SANITIZED 1
-#endif
-
 // A crash (a bug in neuralom, LibTorch or a driver) ends the process as it would anyway, with the
 // signal, but first writes the stack to stderr, so that a report can say where it happened. Only
 // async-signal-safe calls (write, backtrace_symbols_fd) after the first backtrace(), which is

@@ -19,15 +19,6 @@
 
 #include "neuralom/core/errors.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NEURALOM_ISOLATED_SANITIZED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define NEURALOM_ISOLATED_SANITIZED 1
-#endif
-
 namespace neuralom {
 namespace {
 
@@ -107,7 +98,7 @@ void run_isolated_probes(const std::vector<std::string>& subjects, const std::fu
                      " s (a corrupt file, or a stalled filesystem)");
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-#ifdef NEURALOM_ISOLATED_SANITIZED
+#ifdef NEURALOM_ASAN  // set by cmake/NeuralomSanitizers.cmake
   // In a sanitizer build, an abnormal exit of the child is a sanitizer's report on code that ran
   // in it (ours included): a finding to surface, not an input to refuse.
   if (WIFEXITED(status)) {

@@ -15,14 +15,8 @@
 
 // Under AddressSanitizer, blocks held unused are poisoned, so that a use after free of a cached
 // buffer is still reported as one.
-#if defined(__SANITIZE_ADDRESS__)
-#define NEURALOM_CACHE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NEURALOM_CACHE_ASAN 1
-#endif
-#endif
-#ifdef NEURALOM_CACHE_ASAN
+// NEURALOM_ASAN is set by cmake/NeuralomSanitizers.cmake.
+#ifdef NEURALOM_ASAN
 #include <sanitizer/asan_interface.h>
 #define NEURALOM_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define NEURALOM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))

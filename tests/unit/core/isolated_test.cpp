@@ -20,15 +20,8 @@ namespace {
 
 using testing::error_message;
 
-// Whether this is an AddressSanitizer build (clang's __has_feature, GCC's __SANITIZE_ADDRESS__).
-#if defined(__SANITIZE_ADDRESS__)
-#define NEURALOM_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NEURALOM_TEST_ASAN 1
-#endif
-#endif
-#ifdef NEURALOM_TEST_ASAN
+// Whether this is an AddressSanitizer build (NEURALOM_ASAN: set by cmake/NeuralomSanitizers.cmake).
+#ifdef NEURALOM_ASAN
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
