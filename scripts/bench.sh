@@ -48,7 +48,8 @@ if [ ! -f "$dir/data/test/2020.h5" ] || [ "$(cat "$dir/data/.days" 2>/dev/null)"
   echo "$file_days" > "$dir/data/.days"
 fi
 for k in 1 2; do
-  if [ ! -f "$dir/stage$k.pt" ]; then
+  # Exported again when the exporter changed since (a stale archive would lack its newer methods).
+  if [ ! -f "$dir/stage$k.pt" ] || [ -n "$(find "$ROOT/scripts/neuralom_export" -name '*.py' -newer "$dir/stage$k.pt")" ]; then
     "$python" "$ROOT/scripts/export_torchscript.py" --model "stage$k" --random-init --seed "$k" \
       --out "$dir/stage$k.pt" "${model_args[@]}"
   fi

@@ -25,6 +25,8 @@ CACHE_NAMES = (
     "cache_g2m_proj",  # g2m edge embedding times lin_efeat          [E_g2m, H]
     "cache_m2g_proj",  # m2g edge embedding times lin_efeat          [E_m2g, H]
 )
+# The m2g term is the largest (at full size 1.25 GiB of a stage's 2.2 GiB: three edges per grid
+# node), and the only one a light cache leaves out: the decoder then recomputes it chunk by chunk.
 
 
 def _long(array: np.ndarray) -> Tensor:
@@ -49,6 +51,7 @@ class GraphForecastModel(nn.Module):
     TorchScript-callable extras:
       ``build_static_cache()``  precompute the input-independent tensors on the current device
                                 (at full size ~2.3 GB for stage 1/2, mostly the m2g term).
+      ``build_light_static_cache()``  the same without the m2g term (~1.0 GB at full size).
       ``clear_static_cache()``  drop them (forward then recomputes them on every call).
       ``set_edge_chunk(n)``     evaluate the g2m/m2g edge MLPs ``n`` edges at a time (0 = all).
       ``static_cache_built()``, ``get_edge_chunk()``.
@@ -73,6 +76,7 @@ class GraphForecastModel(nn.Module):
         self.num_mesh_nodes = int(graph["mesh_vertices"].shape[0])
         self.edge_chunk = 0
         self.cache_built = False
+        self.m2g_cached = False  # whether cache_m2g_proj holds the m2g term (not in a light cache)
         # The engine may cast this module's floating-point parameters and buffers to bfloat16
         # (neuralom --precision bf16); forward then computes in that dtype and still takes and
         # returns float32. Archives without this attribute predate that and are refused for bf16.
@@ -136,6 +140,17 @@ class GraphForecastModel(nn.Module):
     @torch.jit.export
     def build_static_cache(self) -> None:
         """Precompute the input-independent embeddings on the model's current device."""
+        self._build_cache(True)
+
+    @torch.jit.export
+    def build_light_static_cache(self) -> None:
+        """``build_static_cache()`` without the m2g edge term, which forward then recomputes (on
+        ``set_edge_chunk`` chunks): less than half the memory, for one extra pass over the m2g
+        edge embedding per call. Results are those of the full cache: each chunk is computed
+        the same way whether it is cached or not."""
+        self._build_cache(False)
+
+    def _build_cache(self, with_m2g: bool) -> None:
         self.clear_static_cache()
         with torch.no_grad():
             mesh_node = self.encoder_embedder.mesh_node_mlp(self.mesh_node_features)
@@ -146,8 +161,10 @@ class GraphForecastModel(nn.Module):
             self.cache_mesh_edge_proj = first_edge_mlp.project_edges(mesh_edge)
             self.cache_encoder_dst = self.encoder.edge_mlp.project_dst(mesh_node)
             self.cache_g2m_proj = self._g2m_edge_proj_all()
-            self.cache_m2g_proj = self._m2g_edge_proj_all()
+            if with_m2g:
+                self.cache_m2g_proj = self._m2g_edge_proj_all()
         self.cache_built = True
+        self.m2g_cached = with_m2g
 
     @torch.jit.export
     def clear_static_cache(self) -> None:
@@ -160,6 +177,7 @@ class GraphForecastModel(nn.Module):
         self.cache_g2m_proj = empty
         self.cache_m2g_proj = empty
         self.cache_built = False
+        self.m2g_cached = False
 
     # --- static (input-independent) terms ----------------------------------------------------
 
@@ -178,7 +196,7 @@ class GraphForecastModel(nn.Module):
 
     def _m2g_edge_proj(self, start: int, count: int) -> Tensor:
         """Embedded m2g edge features times the decoder's lin_efeat, edges [start, start+count)."""
-        if self.cache_built:
+        if self.m2g_cached:
             return self.cache_m2g_proj.narrow(0, start, count)
         features = self.m2g_edge_features.narrow(0, start, count)
         embedded = self.decoder_embedder.mesh2grid_edge_mlp(features)

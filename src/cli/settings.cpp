@@ -311,7 +311,7 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.batch = integer("batch", 1, 1);
   s.device = text("device", "auto");
   s.threads = static_cast<int>(integer("threads", 0, 0, kMaxThreads));
-  s.static_cache = boolean("static_cache", true);
+  if (const auto* e = src.find("static_cache")) s.static_cache = parse_static_cache(trim(e->value), e->origin);
   s.edge_chunk = integer("edge_chunk", -1, -1);
   s.host_cache_mib = integer("host_cache", -1, -1, int64_t{1} << 30);
   s.prefetch = integer("prefetch", 2, 1, kMaxPrefetch);

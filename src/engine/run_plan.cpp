@@ -211,6 +211,7 @@ RunPlan plan_run(const RunSettings& settings) {
                       " (CUDA graphs replay GPU kernels; drop the flag on the CPU)");
   }
   plan.edge_chunk = resolve_edge_chunk(plan);
+  plan.static_cache = resolve_static_cache(settings.static_cache, plan.device);
   plan.host_cache_bytes = resolve_host_cache(plan);
   detail::check_resources(plan);
   return plan;
@@ -239,7 +240,7 @@ std::string RunPlan::describe() const {
     << s.atmos_channels.size() << " forcing channels per day\n";
   o << "device:          " << device.str() << ", batch " << s.batch << ", edge chunk "
     << (edge_chunk > 0 ? std::to_string(edge_chunk) : std::string("off")) << ", static cache "
-    << (s.static_cache ? "on" : "off") << ", host cache "
+    << static_cache_name(static_cache) << ", host cache "
     << (host_cache_bytes > 0 ? std::to_string(host_cache_bytes >> 20) + " MiB" : std::string("off"))
     << (s.precision != Precision::kFp32 ? std::string(", precision ") + precision_name(s.precision) : std::string())
     << (s.cuda_graphs ? ", CUDA graphs" : "") << (s.deterministic ? ", deterministic" : "") << "\n";

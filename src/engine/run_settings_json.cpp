@@ -95,7 +95,10 @@ Json result_settings_json(const RunSettings& s) {
     j["extreme_thresholds"] = absolute(s.extreme_thresholds);
   }
   j["batch"] = s.batch;
-  j["static_cache"] = s.static_cache;
+  // Whether static terms are precomputed, as a boolean, as before the light level: light and full
+  // compute the same numbers (off differs by float32 rounding), and runs journaled before it can
+  // still be resumed. The level itself is in run.json's execution block.
+  j["static_cache"] = s.static_cache != StaticCache::kOff;
   j["edge_chunk"] = s.edge_chunk;
   j["on_nonfinite"] = s.warn_on_nonfinite ? "warn" : "error";
   // Only when not the default, so that the fingerprints of fp32 runs journaled before the setting
@@ -161,7 +164,7 @@ RunSettings settings_from_json(const Json& j, const std::string& origin) {
       s.extreme_thresholds = get("extreme_thresholds").get<std::string>();
     }
     s.batch = get("batch").get<int64_t>();
-    s.static_cache = get("static_cache").get<bool>();
+    s.static_cache = get("static_cache").get<bool>() ? StaticCache::kAuto : StaticCache::kOff;
     s.edge_chunk = get("edge_chunk").get<int64_t>();
     s.warn_on_nonfinite = get("on_nonfinite").get<std::string>() == "warn";
     if (j.contains("precision")) s.precision = parse_precision(get("precision").get<std::string>(), "precision");

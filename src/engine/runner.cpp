@@ -224,7 +224,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   team.run_collectively([&] {
     if (!team.is_root()) journal = Journal::open(s.output_dir);
     ModelOptions model_options;
-    model_options.static_cache = s.static_cache;
+    model_options.static_cache = plan.static_cache;
     model_options.edge_chunk = plan.edge_chunk;
     model_options.precision = s.precision;
     apply_precision(s.precision);

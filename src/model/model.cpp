@@ -145,6 +145,24 @@ void cast_floating_tensors(torch::jit::Module& module, at::ScalarType dtype) {
   }
 }
 
+/// Builds the exporter's static cache to the level asked for (model/static_cache.h). Archives
+/// without a static cache (other exporters) are left alone; archives from before the light cache
+/// get the full one instead of a light one.
+void prepare_static_cache(torch::jit::Module& module, StaticCache cache, const std::string& path) {
+  if (cache == StaticCache::kOff || !module.find_method("build_static_cache")) return;
+  c10::InferenceMode guard;
+  if (cache == StaticCache::kLight) {
+    if (module.find_method("build_light_static_cache")) {
+      module.run_method("build_light_static_cache");
+      return;
+    }
+    spdlog::warn("{} predates the light static cache: building the full one, which takes more memory (re-export "
+                 "it with scripts/export_torchscript.py, or choose --static-cache full or off)",
+                 path);
+  }
+  module.run_method("build_static_cache");
+}
+
 }  // namespace
 
 struct Model::Impl {
@@ -213,10 +231,7 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
     if (impl->module.find_method("set_edge_chunk")) {
       impl->module.run_method("set_edge_chunk", options.edge_chunk);
     }
-    if (options.static_cache && impl->module.find_method("build_static_cache")) {
-      c10::InferenceMode guard;
-      impl->module.run_method("build_static_cache");
-    }
+    prepare_static_cache(impl->module, resolve_static_cache(options.static_cache, device), path);
   } catch (const c10::Error& e) {
     throw ModelError(path + ": preparing the model failed: " + e.what_without_backtrace());
   }

@@ -89,7 +89,7 @@ def test_metadata_is_plain_json(exported):
 def test_archive_is_ready_for_inference(exported):
     path, _ = exported["stage1"]
     model = torch.jit.load(str(path))
-    for method in ("forward", "build_static_cache", "clear_static_cache", "set_edge_chunk"):
+    for method in ("forward", "build_static_cache", "build_light_static_cache", "clear_static_cache", "set_edge_chunk"):
         assert hasattr(model, method), method
     assert not model.static_cache_built()
     assert model.get_edge_chunk() == 0

@@ -96,6 +96,32 @@ def test_static_cache_and_chunking_keep_results(scripted_models, kind, case):
         model.set_edge_chunk(0)
 
 
+@pytest.mark.parametrize(
+    "kind,case,array", [("stage1", "ocean_small", "x"), ("stage2", "ocean_small", "y1"), ("atmos", "atmos_small", "x")]
+)
+@pytest.mark.parametrize("chunk", [0, 1000])
+def test_light_static_cache_equals_the_full_one(scripted_models, kind, case, array, chunk):
+    """The light cache leaves out only the m2g term and recomputes it per chunk exactly as the full
+    cache computed it when it was built: bit-for-bit the same forward."""
+    model = scripted_models[kind]
+    x = golden_array(case, array)
+    try:
+        model.set_edge_chunk(chunk)
+        model.build_static_cache()
+        full = model(x)
+        assert model.cache_m2g_proj.size(0) == model.m2g_src.size(0)
+        model.build_light_static_cache()
+        assert model.static_cache_built()
+        assert model.cache_m2g_proj.numel() == 0
+        assert model.cache_g2m_proj.size(0) == model.g2m_src.size(0)
+        assert torch.equal(model(x), full)
+        model.clear_static_cache()
+        assert not model.static_cache_built()
+    finally:
+        model.clear_static_cache()
+        model.set_edge_chunk(0)
+
+
 def test_bad_inputs_are_rejected(scripted_models):
     model = scripted_models["stage2"]
     with pytest.raises(Exception, match="expected \\[B >= 1, 93, 32, 64\\]"):

@@ -46,6 +46,7 @@ struct RunPlan {
   // Execution.
   c10::Device device{c10::kCPU};
   int64_t edge_chunk = 0;
+  StaticCache static_cache = StaticCache::kFull;  ///< settings.static_cache resolved for the device
   int64_t host_cache_bytes = 0;  ///< cap of the HostBufferCache (0 = none)
 
   // Outputs.

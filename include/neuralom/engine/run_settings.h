@@ -9,6 +9,7 @@
 #include "neuralom/data/grid_coordinates.h"
 #include "neuralom/engine/ic_partition.h"
 #include "neuralom/model/precision.h"
+#include "neuralom/model/static_cache.h"
 #include "neuralom/verify/extremes.h"
 
 namespace neuralom {
@@ -92,7 +93,7 @@ struct RunSettings {
   int64_t batch = 1;
   std::string device = "auto";
   int threads = 0;                 ///< 0 = all hardware threads
-  bool static_cache = true;
+  StaticCache static_cache = StaticCache::kAuto;  ///< model/static_cache.h
   int64_t edge_chunk = -1;         ///< -1 = automatic (chunks on CPU, none on CUDA)
   int64_t host_cache_mib = -1;     ///< freed CPU buffers kept for reuse (model/host_buffer_cache.h); -1 = automatic
   int64_t prefetch = 2;            ///< days read ahead

@@ -13,12 +13,15 @@
 
 #include "neuralom/model/model_metadata.h"
 #include "neuralom/model/precision.h"
+#include "neuralom/model/static_cache.h"
 
 namespace neuralom {
 
 /// How to prepare a model for running.
 struct ModelOptions {
-  bool static_cache = true;  ///< precompute the input-independent graph work once (costs memory)
+  /// How much input-independent graph work to precompute once (model/static_cache.h); kAuto is
+  /// resolved for the load's device.
+  StaticCache static_cache = StaticCache::kAuto;
   int64_t edge_chunk = 0;    ///< evaluate encoder/decoder edges in chunks of this many (0 = all at once)
   /// kBf16: the network's floating-point parameters and buffers are cast to bfloat16 (the archive
   /// must support it); kFp32/kTf32 leave them float32. Inputs and outputs stay float32.

@@ -104,6 +104,22 @@ TEST(RunCommand, PrecisionAndCudaGraphsFromFlagsOverTheConfigFile) {
   fs::remove_all(dir);
 }
 
+TEST(RunCommand, StaticCacheLevelFromFlagsOverTheConfigFile) {
+  const fs::path dir = scratch_dir("static_cache");
+  EXPECT_EQ(parse(RunMode::kSimulate, {}).static_cache, StaticCache::kAuto);
+  write(dir / "run.yaml", "static_cache: off\n");  // YAML's boolean spelling, as before the light level
+  const std::string file = (dir / "run.yaml").string();
+  EXPECT_EQ(parse(RunMode::kSimulate, {"--config-file", file}).static_cache, StaticCache::kOff);
+  EXPECT_EQ(parse(RunMode::kSimulate, {"--config-file", file, "--static-cache", "light"}).static_cache,
+            StaticCache::kLight);
+  EXPECT_EQ(parse(RunMode::kForecast, {"--static-cache", "on"}).static_cache, StaticCache::kFull);
+  const std::string message =
+      testing::error_message<ConfigError>([&] { parse(RunMode::kSimulate, {"--static-cache", "most"}); });
+  EXPECT_NE(message.find("unknown static cache 'most' (expected auto, light, full or off)"), std::string::npos)
+      << message;
+  fs::remove_all(dir);
+}
+
 TEST(ConfigFile, RefusesKeysThatAreNotNames) {
   const fs::path dir = scratch_dir("complex_key");
   // A sequence as a mapping key used to escape as YAML::BadConversion (an "internal error").
