@@ -2,19 +2,18 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
-#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <cstdlib>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "neuralom/core/errors.h"
@@ -24,28 +23,107 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Waits for `child` to exit until `deadline`; true (and its status) if it did. Sleeps on a pidfd
-/// (Linux >= 5.3), which wakes the moment the child exits, then reaps it below; elsewhere polls,
-/// fast then backing off.
-bool wait_for_exit(pid_t child, Clock::time_point deadline, int* status) {
-#ifdef SYS_pidfd_open
-  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, child, 0));
-  if (fd >= 0) {
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) break;
-      pollfd p{fd, POLLIN, 0};
-      const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-      if (ready > 0) break;
-      if (ready < 0 && errno != EINTR) break;
-    }
-    ::close(fd);  // the child has exited, the deadline passed or poll failed: the loop below tells which
+// The helper exits after this long without a request: a process that validated its inputs and
+// went on to compute does not keep it (and its copy of the memory at fork time) around.
+constexpr int kIdleMilliseconds = 5000;
+constexpr uint32_t kMaxText = 1u << 20;  // longest subject or argument sent to the helper
+constexpr char kReplyDone = 'd';
+
+bool send_all(int fd, const void* data, std::size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);  // a dead helper must not SIGPIPE us
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
   }
-#endif
+  return true;
+}
+
+bool receive_all(int fd, void* data, std::size_t size) {
+  auto* p = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::recv(fd, p, size, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool send_text(int fd, const std::string& text) {
+  const auto size = static_cast<uint32_t>(text.size());
+  return send_all(fd, &size, sizeof size) && send_all(fd, text.data(), text.size());
+}
+
+bool receive_text(int fd, std::string* text) {
+  uint32_t size = 0;
+  if (!receive_all(fd, &size, sizeof size) || size > kMaxText) return false;
+  text->resize(size);
+  return size == 0 || receive_all(fd, &(*text)[0], size);
+}
+
+/// The helper's loop: a request is (probe address, subject, argument); the reply one byte when the
+/// probe returned or threw. Ends with the socket (the parent closed it or exited) or when idle.
+[[noreturn]] void serve(int fd) {
+  // A crash here is the expected outcome for a corrupt file: no crash report (neuralom's own
+  // backtrace, a sanitizer's SEGV report), just the signal the parent looks for.
+  for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
+  std::string subject;
+  std::string argument;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, kIdleMilliseconds);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) ::_exit(0);  // idle (or poll failed): the parent starts another when needed
+    uintptr_t address = 0;
+    if (!receive_all(fd, &address, sizeof address) || !receive_text(fd, &subject) || !receive_text(fd, &argument)) {
+      ::_exit(0);  // the parent closed the socket or exited
+    }
+    try {
+      reinterpret_cast<IsolatedProbe>(address)(subject, argument);
+    } catch (...) {
+      // an ordinary error: the caller repeats the work and reports it properly
+    }
+    if (!send_all(fd, &kReplyDone, 1)) ::_exit(0);
+  }
+}
+
+struct Helper {
+  pid_t pid = -1;
+  int fd = -1;
+  bool running() const { return pid > 0; }
+};
+
+std::mutex helper_mutex;
+Helper helper;  // guarded by helper_mutex
+
+Helper start_helper() {
+  int sockets[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(sockets[0]);
+    ::close(sockets[1]);
+    return {};
+  }
+  if (pid == 0) {
+    ::close(sockets[0]);
+    serve(sockets[1]);
+  }
+  ::close(sockets[1]);
+  return {pid, sockets[0]};
+}
+
+/// Waits for `pid` to exit until `deadline`; true (and its status) if it did. Polls, fast then
+/// backing off (a helper whose socket closed has exited or is about to).
+bool wait_for_exit(pid_t pid, Clock::time_point deadline, int* status) {
   auto pause = std::chrono::microseconds(20);
   for (;;) {
-    const pid_t done = ::waitpid(child, status, WNOHANG);
-    if (done == child) return true;
+    const pid_t done = ::waitpid(pid, status, WNOHANG);
+    if (done == pid) return true;
     if (done < 0 && errno != EINTR) {
       *status = 0;
       return true;
@@ -56,50 +134,46 @@ bool wait_for_exit(pid_t child, Clock::time_point deadline, int* status) {
   }
 }
 
-}  // namespace
-
-void run_isolated_probes(const std::vector<std::string>& subjects, const std::function<void(std::size_t)>& probe,
-                         double timeout_seconds) {
-  if (subjects.empty()) return;
-  // Which subject the child is at, in a page both processes see.
-  void* shared = ::mmap(nullptr, sizeof(std::atomic<std::size_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                        -1, 0);
-  if (shared == MAP_FAILED) return;
-  auto* at = new (shared) std::atomic<std::size_t>(0);
-  struct Unmap {
-    void* p;
-    ~Unmap() { ::munmap(p, sizeof(std::atomic<std::size_t>)); }
-  } unmap{shared};
-
-  const pid_t child = ::fork();
-  if (child < 0) return;  // no isolation possible: the caller's own reads go ahead unprotected
-  if (child == 0) {
-    // A crash here is the expected outcome for a corrupt file: no crash report (neuralom's own
-    // backtrace, a sanitizer's SEGV report), just the signal the parent looks for.
-    for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
-    for (std::size_t i = 0; i < subjects.size(); ++i) {
-      at->store(i);
-      try {
-        probe(i);
-      } catch (...) {
-        // an ordinary error: the caller repeats the work and reports it properly
-      }
-    }
-    ::_exit(0);  // no atexit handlers, no flushing of the parent's buffers
-  }
-  const Clock::time_point deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
+/// Ends the helper (killing it first if `kill`), reaps it and returns its wait status.
+int end_helper(bool kill) {
   int status = 0;
-  if (!wait_for_exit(child, deadline, &status)) {
-    ::kill(child, SIGKILL);
-    ::waitpid(child, &status, 0);
-    throw InputError(subjects[std::min(at->load(), subjects.size() - 1)] + ": reading it did not finish in " +
-                     std::to_string(static_cast<int>(std::ceil(timeout_seconds))) +
-                     " s (a corrupt file, or a stalled filesystem)");
+  if (!helper.running()) return status;
+  ::close(helper.fd);  // a helper waiting for a request exits on its own
+  if (kill) ::kill(helper.pid, SIGKILL);
+  if (!wait_for_exit(helper.pid, Clock::now() + std::chrono::seconds(10), &status)) {
+    ::kill(helper.pid, SIGKILL);
+    ::waitpid(helper.pid, &status, 0);
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+  helper = {};
+  return status;
+}
+
+enum class Outcome { kDone, kHelperGone, kTimedOut };
+
+/// Sends one request and waits for its reply until `deadline`.
+Outcome probe_in_helper(IsolatedProbe probe, const std::string& subject, const std::string& argument,
+                        Clock::time_point deadline) {
+  const auto address = reinterpret_cast<uintptr_t>(probe);
+  if (!send_all(helper.fd, &address, sizeof address) || !send_text(helper.fd, subject) ||
+      !send_text(helper.fd, argument)) {
+    return Outcome::kHelperGone;
+  }
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return Outcome::kTimedOut;
+    pollfd p{helper.fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    if (ready < 0 && errno != EINTR) return Outcome::kHelperGone;
+    if (ready > 0) {
+      char reply = 0;
+      return receive_all(helper.fd, &reply, 1) && reply == kReplyDone ? Outcome::kDone : Outcome::kHelperGone;
+    }
+  }
+}
+
+[[noreturn]] void report_crash(const std::string& subject, int status) {
 #ifdef NEURALOM_ASAN  // set by cmake/NeuralomSanitizers.cmake
-  // In a sanitizer build, an abnormal exit of the child is a sanitizer's report on code that ran
+  // In a sanitizer build, an abnormal exit of the helper is a sanitizer's report on code that ran
   // in it (ours included): a finding to surface, not an input to refuse.
   if (WIFEXITED(status)) {
     static const char kMessage[] = "neuralom: a sanitizer reported an error in an isolated probe (above)\n";
@@ -110,9 +184,45 @@ void run_isolated_probes(const std::vector<std::string>& subjects, const std::fu
   const std::string how = WIFSIGNALED(status) ? std::string("signal ") + std::to_string(WTERMSIG(status)) + " (" +
                                                     ::strsignal(WTERMSIG(status)) + ")"
                                               : "exit status " + std::to_string(WEXITSTATUS(status));
-  throw InputError(subjects[std::min(at->load(), subjects.size() - 1)] +
-                   ": the file is corrupt: reading it crashed the file-format library in a test process (" + how +
-                   "); nothing was run");
+  throw InputError(subject + ": the file is corrupt: reading it crashed the file-format library in a test process (" +
+                   how + "); nothing was run");
+}
+
+}  // namespace
+
+void run_isolated_probes(const std::vector<std::string>& subjects, IsolatedProbe probe, const std::string& argument,
+                         double timeout_seconds) {
+  if (subjects.empty() || probe == nullptr) return;
+  const std::lock_guard<std::mutex> lock(helper_mutex);
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
+  for (const std::string& subject : subjects) {
+    if (subject.size() > kMaxText || argument.size() > kMaxText) {
+      throw InputError(subject.substr(0, 256) + "...: path too long to probe");
+    }
+    // A helper that went idle and exited is replaced once; a second helper that ends without
+    // answering ended because of this subject.
+    for (int attempt = 0;; ++attempt) {
+      if (!helper.running()) helper = start_helper();
+      if (!helper.running()) return;  // no isolation possible: the caller's own reads go ahead unprotected
+      const Outcome outcome = probe_in_helper(probe, subject, argument, Clock::now() + timeout);
+      if (outcome == Outcome::kDone) break;
+      if (outcome == Outcome::kTimedOut) {
+        end_helper(/*kill=*/true);
+        throw InputError(subject + ": reading it did not finish in " +
+                         std::to_string(static_cast<int>(std::ceil(timeout_seconds))) +
+                         " s (a corrupt file, or a stalled filesystem)");
+      }
+      const int status = end_helper(/*kill=*/false);
+      const bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (clean_exit && attempt == 0) continue;
+      report_crash(subject, status);
+    }
+  }
+}
+
+void stop_isolated_probes() noexcept {
+  const std::lock_guard<std::mutex> lock(helper_mutex);
+  end_helper(/*kill=*/true);
 }
 
 }  // namespace neuralom

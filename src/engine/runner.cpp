@@ -15,6 +15,7 @@
 
 #include "neuralom/core/errors.h"
 #include "neuralom/core/interrupt.h"
+#include "neuralom/core/isolated.h"
 #include "neuralom/data/day_cache.h"
 #include "neuralom/data/day_reader.h"
 #include "neuralom/data/fields.h"
@@ -145,6 +146,8 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
 RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options, MpiContext& team) {
   const RunSettings& s = plan.settings;
   const auto t_setup = Clock::now();
+  // The inputs were validated: the probing helper (core/isolated.h) is not needed for the run.
+  stop_isolated_probes();
   const InterruptGuard interrupt;
   const int threads = configure_threads(s.threads);
   // Large CPU buffers freed in one day-step serve the next (model/host_buffer_cache.h).

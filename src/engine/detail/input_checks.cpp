@@ -23,19 +23,26 @@ constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 
 int64_t max_of(const std::vector<int64_t>& v) { return v.empty() ? -1 : *std::max_element(v.begin(), v.end()); }
 
+/// In the helper process: opens the fields file `path` and reads one channel of its first and last
+/// snapshot, on at most the "<height> <width>" of `grid`.
+void probe_fields_file(const std::string& path, const std::string& grid) {
+  int64_t height = 1;
+  int64_t width = 1;
+  std::istringstream(grid) >> height >> width;
+  const FieldsFile f(path);
+  const FieldsShape shape = f.shape();
+  if (shape.times < 1 || shape.channels < 1 || shape.rows < 1 || shape.cols < 1) return;
+  const int64_t rows = std::min(shape.rows, std::max<int64_t>(height, 1));
+  const int64_t cols = std::min(shape.cols, std::max<int64_t>(width, 1));
+  (void)f.read(0, 0, 1, rows, cols);
+  (void)f.read(shape.times - 1, 0, 1, rows, cols);
+}
+
 /// Opens HDF5 fields files and reads one channel of each one's first and last snapshot (on at most
-/// the model's grid) in one child process first: a corrupt file that crashes the HDF5 library is
+/// the model's grid) in a helper process first: a corrupt file that crashes the HDF5 library is
 /// then refused with an InputError naming it instead of crashing the run (core/isolated.h).
 void probe_fields_files(const std::vector<std::string>& paths, int64_t height, int64_t width) {
-  run_isolated_probes(paths, [&](std::size_t i) {
-    const FieldsFile f(paths[i]);
-    const FieldsShape shape = f.shape();
-    if (shape.times < 1 || shape.channels < 1 || shape.rows < 1 || shape.cols < 1) return;
-    const int64_t rows = std::min(shape.rows, std::max<int64_t>(height, 1));
-    const int64_t cols = std::min(shape.cols, std::max<int64_t>(width, 1));
-    (void)f.read(0, 0, 1, rows, cols);
-    (void)f.read(shape.times - 1, 0, 1, rows, cols);
-  });
+  run_isolated_probes(paths, probe_fields_file, std::to_string(height) + " " + std::to_string(width));
 }
 
 void require_file(const std::string& path, const std::string& what) {
