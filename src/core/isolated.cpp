@@ -175,7 +175,7 @@ Outcome probe_in_helper(IsolatedProbe probe, const std::string& subject, const s
 #ifdef NEURALOM_ASAN  // set by cmake/NeuralomSanitizers.cmake
   // In a sanitizer build, an abnormal exit of the helper is a sanitizer's report on code that ran
   // in it (ours included): a finding to surface, not an input to refuse.
-  if (WIFEXITED(status)) {
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
     static const char kMessage[] = "neuralom: a sanitizer reported an error in an isolated probe (above)\n";
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
     std::abort();
