@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Operator profile of one forward of an exported stage, as the engine runs it on the CPU.
 
-    python3 scripts/profile_stage.py MODEL.pt [--threads N] [--edge-chunk N] [--static-cache on|off]
+    python3 scripts/profile_stage.py MODEL.pt [--threads N] [--edge-chunk N] [--static-cache full|light|off]
 
 Loads the TorchScript archive, switches to the plain graph executor (as neuralom does on the CPU),
 sets the edge chunk and builds the static cache like `neuralom simulate`, runs one warm-up forward
@@ -30,7 +30,8 @@ def main():
     p.add_argument("model")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--edge-chunk", type=int, default=100000)
-    p.add_argument("--static-cache", choices=["on", "off"], default="on")
+    p.add_argument("--static-cache", choices=["full", "light", "off", "on"], default="light",
+                   help="as neuralom's --static-cache (default: light, the CPU default; on = full)")
     p.add_argument("--rows", type=int, default=22)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -38,8 +39,10 @@ def main():
     m = metadata(a.model)
     module = torch.jit.load(a.model).eval()
     module.set_edge_chunk(a.edge_chunk)
-    if a.static_cache == "on":
+    if a.static_cache in ("full", "on"):
         module.build_static_cache()
+    elif a.static_cache == "light":
+        module.build_light_static_cache()
     x = torch.randn(1, m["in_channels"], m["grid"][0], m["grid"][1])
     with torch.no_grad():
         module(x)
