@@ -247,9 +247,8 @@ bool reported_in_hdf5(const std::string& report) {
     }
     const auto summary = text.find("SUMMARY: ");
     std::cerr << "neuralom: contained in the probing helper: "
-              << text.substr(summary == std::string::npos ? 0 : summary,
-                             text.find('\n', summary == std::string::npos ? 0 : summary) -
-                                 (summary == std::string::npos ? 0 : summary))
+              << (summary == std::string::npos ? std::string("a sanitizer report")
+                                               : text.substr(summary, text.find('\n', summary) - summary))
               << std::endl;
   }
 #else
