@@ -12,6 +12,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -21,7 +22,6 @@
 #ifdef NEURALOM_ASAN  // set by cmake/NeuralomSanitizers.cmake
 #include <sanitizer/common_interface_defs.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -123,7 +123,13 @@ std::string report_prefix() {
 std::mutex helper_mutex;
 Helper helper;  // guarded by helper_mutex
 
+void stop_at_exit() { stop_isolated_probes(); }
+
 Helper start_helper() {
+  // A process that exits normally ends and reaps its helper (where init does not reap orphans,
+  // as in some containers, a helper ending on its own would stay a zombie).
+  static const bool registered = std::atexit(stop_at_exit) == 0;
+  (void)registered;
   int sockets[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) return {};
   const std::string reports = report_prefix();

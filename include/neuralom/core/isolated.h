@@ -8,8 +8,8 @@
 // the reads itself, which then behave the same way (the library is deterministic on the same bytes).
 //
 // The helper is forked on first use and serves probes over a socket until it has been idle for a
-// few seconds, the process ends, or stop_isolated_probes() is called; a crashed helper is replaced
-// on the next call. One fork per process instead of one per call: a process that plans many runs
+// few seconds, the process exits (then it is also reaped), or stop_isolated_probes() is called; a
+// crashed helper is replaced on the next call. One fork per process instead of one per call: a process that plans many runs
 // (the fuzzer, a library user) does not pay a fork, with its page-table copy, for each.
 #pragma once
 

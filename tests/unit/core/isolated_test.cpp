@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -114,6 +115,21 @@ TEST(IsolatedProbeTest, ProbesRunInOneHelperProcessThatIsNotTheCaller) {
   const std::vector<long> after = read_pids(file);
   ASSERT_EQ(after.size(), 4u);
   EXPECT_NE(after[3], pids[0]);
+  std::remove(file.c_str());
+}
+
+TEST(IsolatedProbeTest, AProcessThatExitsEndsAndReapsItsHelper) {
+  const std::string file = scratch_file("exit");
+  EXPECT_EXIT(
+      {
+        run_isolated_probes({"a"}, record_pid, file);
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+  const std::vector<long> pids = read_pids(file);
+  ASSERT_EQ(pids.size(), 1u);
+  // Neither running nor a zombie: the exiting process killed and reaped it.
+  EXPECT_EQ(::kill(static_cast<pid_t>(pids[0]), 0), -1);
   std::remove(file.c_str());
 }
 
