@@ -109,6 +109,7 @@ bool receive_text(int fd, std::string* text) {
 struct Helper {
   pid_t pid = -1;
   int fd = -1;
+  pid_t owner = -1;  // the process that started it
   bool running() const { return pid > 0; }
 };
 
@@ -144,7 +145,7 @@ Helper start_helper() {
     serve(sockets[1], reports);
   }
   ::close(sockets[1]);
-  return {pid, sockets[0]};
+  return {pid, sockets[0], ::getpid()};
 }
 
 /// Waits for `pid` to exit until `deadline`; true (and its status) if it did. Polls, fast then
@@ -164,9 +165,19 @@ bool wait_for_exit(pid_t pid, Clock::time_point deadline, int* status) {
   }
 }
 
+/// A process forked from the one that started the helper has a copy of its socket, but the helper
+/// is not its child: it lets go of the copy and starts its own when it needs one.
+void forget_inherited_helper() {
+  if (helper.running() && helper.owner != ::getpid()) {
+    ::close(helper.fd);
+    helper = {};
+  }
+}
+
 /// Ends the helper (killing it first if `kill`), reaps it and returns its wait status.
 int end_helper(bool kill) {
   int status = 0;
+  forget_inherited_helper();
   if (!helper.running()) return status;
   ::close(helper.fd);  // a helper waiting for a request exits on its own
   if (kill) ::kill(helper.pid, SIGKILL);
@@ -273,6 +284,7 @@ void run_isolated_probes(const std::vector<std::string>& subjects, IsolatedProbe
                          double timeout_seconds) {
   if (subjects.empty() || probe == nullptr) return;
   const std::lock_guard<std::mutex> lock(helper_mutex);
+  forget_inherited_helper();
   const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_seconds));
   for (const std::string& subject : subjects) {
     if (subject.size() > kMaxText || argument.size() > kMaxText) {
