@@ -81,8 +81,11 @@ bool receive_text(int fd, std::string* text) {
   // backtrace, a sanitizer's SEGV report), just the signal the parent looks for.
   for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
 #ifdef NEURALOM_ASAN
-  // Sanitizer reports go to <prefix>.<pid>, for the parent to read (report_crash).
+  // Sanitizer reports go to <prefix>.<pid>, for the parent to read (report_crash). A death
+  // callback inherited from the parent (libFuzzer's, which writes the input as a crash and prints
+  // the parent's statistics) is the parent's business, not the helper's.
   __sanitizer_set_report_path(report_prefix.c_str());
+  __sanitizer_set_death_callback(nullptr);
 #else
   (void)report_prefix;
 #endif
