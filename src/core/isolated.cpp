@@ -220,9 +220,12 @@ bool is_sanitizer_frame(const std::string& function) {
   static const char* const kRuntime[] = {"malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc",
                                          "strdup", "strndup", "memcpy", "memmove", "memset", "memcmp", "strlen",
                                          "strnlen", "strcmp", "strncmp", "strcpy", "strncpy"};
-  for (const char* prefix : {"__interceptor_", "__asan", "__sanitizer", "__ubsan", "operator new", "operator delete"}) {
+  for (const char* prefix : {"__interceptor_", "__asan", "__sanitizer", "__ubsan", "__lsan", "internal_", "operator new",
+                             "operator delete"}) {
     if (function.rfind(prefix, 0) == 0) return true;
   }
+  // The runtime's own helpers of its interceptors, e.g. MemcmpInterceptorCommon.
+  if (function.find("Interceptor") != std::string::npos) return true;
   for (const char* name : kRuntime) {
     if (function == name) return true;
   }
