@@ -177,19 +177,34 @@ void forget_inherited_helper() {
   }
 }
 
-/// Ends the helper (killing it first if `kill`), reaps it and returns its wait status.
-int end_helper(bool kill) {
+/// How a helper ended: its wait status and, in sanitizer builds, what the sanitizers reported in it.
+struct Ended {
   int status = 0;
+  std::string report;
+};
+
+/// Ends the helper (killing it first if `kill`) and reaps it. In sanitizer builds it also takes
+/// the helper's report file (sanitizers write one for warnings as well as for errors), so that
+/// none is left behind in TMPDIR.
+Ended end_helper(bool kill) {
+  Ended ended;
   forget_inherited_helper();
-  if (!helper.running()) return status;
+  if (!helper.running()) return ended;
   ::close(helper.fd);  // a helper waiting for a request exits on its own
   if (kill) ::kill(helper.pid, SIGKILL);
-  if (!wait_for_exit(helper.pid, Clock::now() + std::chrono::seconds(10), &status)) {
+  if (!wait_for_exit(helper.pid, Clock::now() + std::chrono::seconds(10), &ended.status)) {
     ::kill(helper.pid, SIGKILL);
-    ::waitpid(helper.pid, &status, 0);
+    ::waitpid(helper.pid, &ended.status, 0);
   }
+#ifdef NEURALOM_ASAN
+  const std::string path = report_prefix() + "." + std::to_string(helper.pid);
+  std::ostringstream report;
+  if (std::ifstream file{path}) report << file.rdbuf();
+  ::unlink(path.c_str());
+  ended.report = report.str();
+#endif
   helper = {};
-  return status;
+  return ended;
 }
 
 enum class Outcome { kDone, kHelperGone, kTimedOut };
@@ -251,7 +266,8 @@ bool reported_in_hdf5(const std::string& report) {
 }
 #endif
 
-[[noreturn]] void report_crash(const std::string& subject, int status, pid_t pid) {
+[[noreturn]] void report_crash(const std::string& subject, const Ended& ended) {
+  const int status = ended.status;
 #ifdef NEURALOM_ASAN
   // In a sanitizer build, an abnormal exit of the helper is a sanitizer's report on code that ran
   // in it. In our code it is a finding to surface, not an input to refuse. In the HDF5 library
@@ -259,11 +275,7 @@ bool reported_in_hdf5(const std::string& report) {
   // an unchecked allocation size, an over-read of an unterminated string) it is what a crash is in
   // a production build: contained, and the file refused.
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-    const std::string path = report_prefix() + "." + std::to_string(pid);
-    std::ostringstream report;
-    report << std::ifstream(path).rdbuf();
-    ::unlink(path.c_str());
-    const std::string text = report.str();
+    const std::string& text = ended.report;
     if (!reported_in_hdf5(text)) {
       std::cerr << text << "neuralom: a sanitizer reported an error in an isolated probe (above)" << std::endl;
       std::abort();
@@ -274,8 +286,6 @@ bool reported_in_hdf5(const std::string& report) {
                                                : text.substr(summary, text.find('\n', summary) - summary))
               << std::endl;
   }
-#else
-  (void)pid;
 #endif
   const std::string how = WIFSIGNALED(status) ? std::string("signal ") + std::to_string(WTERMSIG(status)) + " (" +
                                                     ::strsignal(WTERMSIG(status)) + ")"
@@ -309,11 +319,10 @@ void run_isolated_probes(const std::vector<std::string>& subjects, IsolatedProbe
                          std::to_string(static_cast<int>(std::ceil(timeout_seconds))) +
                          " s (a corrupt file, or a stalled filesystem)");
       }
-      const pid_t pid = helper.pid;
-      const int status = end_helper(/*kill=*/false);
-      const bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      const Ended ended = end_helper(/*kill=*/false);
+      const bool clean_exit = WIFEXITED(ended.status) && WEXITSTATUS(ended.status) == 0;
       if (clean_exit && attempt == 0) continue;
-      report_crash(subject, status, pid);
+      report_crash(subject, ended);
     }
   }
 }
