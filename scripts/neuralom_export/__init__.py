@@ -14,4 +14,4 @@ Modules (one job each):
   cli         the command line behind scripts/export_torchscript.py
 """
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"

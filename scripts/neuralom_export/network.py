@@ -54,7 +54,11 @@ class GraphForecastModel(nn.Module):
       ``build_light_static_cache()``  the same without the m2g term (~1.0 GB at full size).
       ``clear_static_cache()``  drop them (forward then recomputes them on every call).
       ``set_edge_chunk(n)``     evaluate the g2m/m2g edge MLPs ``n`` edges at a time (0 = all).
-      ``static_cache_built()``, ``get_edge_chunk()``.
+      ``set_output_nodes(nodes)``  compute the output only at these grid nodes (the rest are 0):
+                                the decoder side (its edges, node MLP, output head and the
+                                encoder's grid-node update) runs on them alone.
+      ``clear_output_nodes()``  all grid nodes again.
+      ``static_cache_built()``, ``get_edge_chunk()``, ``get_output_nodes()``.
     The cache is built without autograd: use it for inference, not for training.
     """
 
@@ -77,6 +81,9 @@ class GraphForecastModel(nn.Module):
         self.edge_chunk = 0
         self.cache_built = False
         self.m2g_cached = False  # whether cache_m2g_proj holds the m2g term (not in a light cache)
+        # set_output_nodes(): the grid nodes whose outputs are computed (decoder_* hold the m2g
+        # edges into them, destinations numbered by position in output_nodes); all when False.
+        self.output_subset = False
         # The engine may cast this module's floating-point parameters and buffers to bfloat16
         # (neuralom --precision bf16); forward then computes in that dtype and still takes and
         # returns float32. Archives without this attribute predate that and are refused for bf16.
@@ -95,6 +102,9 @@ class GraphForecastModel(nn.Module):
         self._register_graph(graph)
         for name in CACHE_NAMES:
             self.register_buffer(name, torch.empty(0), persistent=False)
+        for name in ("output_nodes", "decoder_src", "decoder_dst"):
+            self.register_buffer(name, torch.empty(0, dtype=torch.long), persistent=False)
+        self.register_buffer("decoder_edge_features", torch.empty(0), persistent=False)
 
     def _register_graph(self, graph: GraphArrays) -> None:
         in_degree = np.bincount(graph["mesh_dst"], minlength=self.num_mesh_nodes)
@@ -127,6 +137,67 @@ class GraphForecastModel(nn.Module):
     @torch.jit.export
     def get_edge_chunk(self) -> int:
         return self.edge_chunk
+
+    @torch.jit.export
+    def set_output_nodes(self, nodes: Tensor) -> None:
+        """Compute the output only at ``nodes`` (grid node ``r * W + c``, int64, strictly
+        increasing); forward returns 0 at the other nodes. The encoder still reads every node;
+        the decoder's edges into the other nodes, their node MLPs and the output head are skipped.
+        Each node's output is computed as before (the same edges, in the same summation order);
+        only BLAS, given fewer rows, may block the products differently, so the values at
+        ``nodes`` change by float32 rounding at most. Meant for nodes that are land in every output
+        channel, which the engine masks anyway. Rebuilds a built static cache."""
+        if nodes.dim() != 1 or nodes.dtype != torch.long:
+            raise ValueError(
+                "output nodes must be a 1-d int64 tensor, got {} of shape {}".format(nodes.dtype, nodes.shape)
+            )
+        nodes = nodes.to(self.m2g_src.device)
+        count = nodes.size(0)
+        if count == 0:
+            raise ValueError("output nodes: none given (clear_output_nodes() computes all)")
+        if int(nodes[0]) < 0 or int(nodes[count - 1]) >= self.num_grid_nodes:
+            raise ValueError(
+                "output nodes must lie in [0, {}), got {}..{}".format(
+                    self.num_grid_nodes, int(nodes[0]), int(nodes[count - 1])
+                )
+            )
+        if count > 1 and not bool((nodes[1:] > nodes[:-1]).all()):
+            raise ValueError("output nodes must be strictly increasing")
+        position = torch.full(
+            [self.num_grid_nodes], -1, dtype=torch.long, device=self.m2g_src.device
+        )
+        position[nodes] = torch.arange(count, dtype=torch.long, device=self.m2g_src.device)
+        destination = position.index_select(0, self.m2g_dst)
+        # nonzero() lists the kept edges in their original order: every node sums its incoming
+        # edges in the same order as without the subset.
+        keep = (destination >= 0).nonzero().squeeze(1)
+        self.decoder_src = self.m2g_src.index_select(0, keep)
+        self.decoder_dst = destination.index_select(0, keep)
+        self.decoder_edge_features = self.m2g_edge_features.index_select(0, keep)
+        self.output_nodes = nodes.clone()
+        self.output_subset = True
+        if self.cache_built:
+            self._build_cache(self.m2g_cached)
+
+    @torch.jit.export
+    def clear_output_nodes(self) -> None:
+        """Compute the output at every grid node again (undoes ``set_output_nodes``)."""
+        empty = torch.empty(0, dtype=torch.long, device=self.m2g_src.device)
+        self.output_nodes = empty
+        self.decoder_src = empty
+        self.decoder_dst = empty
+        self.decoder_edge_features = torch.empty(
+            0, dtype=self.m2g_edge_features.dtype, device=self.m2g_src.device
+        )
+        was_subset = self.output_subset
+        self.output_subset = False
+        if was_subset and self.cache_built:
+            self._build_cache(self.m2g_cached)
+
+    @torch.jit.export
+    def get_output_nodes(self) -> Tensor:
+        """The grid nodes ``set_output_nodes`` chose; empty when every node is computed."""
+        return self.output_nodes
 
     @torch.jit.export
     def compute_dtype(self) -> torch.dtype:
@@ -194,11 +265,19 @@ class GraphForecastModel(nn.Module):
         embedded = self.encoder_embedder.grid2mesh_edge_mlp(features)
         return self.encoder.edge_mlp.project_edges(embedded)
 
+    def _decoder_edges(self) -> Tuple[Tensor, Tensor, Tensor]:
+        """(source mesh node, destination row, features) of the m2g edges the decoder evaluates:
+        all of them, or those into the output nodes (rows numbered by position among them)."""
+        if self.output_subset:
+            return self.decoder_src, self.decoder_dst, self.decoder_edge_features
+        return self.m2g_src, self.m2g_dst, self.m2g_edge_features
+
     def _m2g_edge_proj(self, start: int, count: int) -> Tensor:
-        """Embedded m2g edge features times the decoder's lin_efeat, edges [start, start+count)."""
+        """Embedded m2g edge features times the decoder's lin_efeat, decoder edges
+        [start, start+count)."""
         if self.m2g_cached:
             return self.cache_m2g_proj.narrow(0, start, count)
-        features = self.m2g_edge_features.narrow(0, start, count)
+        features = self._decoder_edges()[2].narrow(0, start, count)
         embedded = self.decoder_embedder.mesh2grid_edge_mlp(features)
         return self.decoder.edge_mlp.project_edges(embedded)
 
@@ -214,7 +293,7 @@ class GraphForecastModel(nn.Module):
         return out
 
     def _m2g_edge_proj_all(self) -> Tensor:
-        num_edges = self.m2g_src.size(0)
+        num_edges = self._decoder_edges()[0].size(0)
         out = torch.empty(
             num_edges, self.hidden_dim, dtype=self.compute_dtype(), device=self.m2g_src.device
         )
@@ -256,14 +335,16 @@ class GraphForecastModel(nn.Module):
         return agg
 
     def _decode_edges(self, mesh_proj: Tensor, grid_proj: Tensor) -> Tensor:
-        """Sum over m2g edges of the decoder edge MLP, per grid node: ``[N_g, H]``."""
-        num_edges = self.m2g_src.size(0)
-        agg = grid_proj.new_zeros(self.num_grid_nodes, self.hidden_dim)
+        """Sum over m2g edges of the decoder edge MLP, per computed grid node: ``[rows of
+        grid_proj, H]`` (all grid nodes, or the output nodes)."""
+        edge_src, edge_dst, _ = self._decoder_edges()
+        num_edges = edge_src.size(0)
+        agg = grid_proj.new_zeros(grid_proj.size(0), self.hidden_dim)
         step = self._chunk_size(num_edges)
         for start in range(0, num_edges, step):
             count = min(step, num_edges - start)
-            src = self.m2g_src.narrow(0, start, count)
-            dst = self.m2g_dst.narrow(0, start, count)
+            src = edge_src.narrow(0, start, count)
+            dst = edge_dst.narrow(0, start, count)
             message = self.decoder.edge_mlp.message(
                 self._m2g_edge_proj(start, count), mesh_proj, grid_proj, src, dst
             )
@@ -301,6 +382,9 @@ class GraphForecastModel(nn.Module):
         # Encoder: grid -> mesh, residual updates of both node sets.
         agg = self._encode_edges(self.encoder.edge_mlp.project_src(grid), mesh_dst_proj)
         mesh = self.encoder.dst_node_mlp(torch.cat([agg, mesh0], dim=-1)).add_(mesh0)
+        # From here on, grid rows matter only where an output is computed.
+        if self.output_subset:
+            grid = grid.index_select(0, self.output_nodes)
         grid = self.encoder.src_node_mlp(grid).add_(grid)
 
         # Processor on the multimesh; the last layer's edge output is unused.
@@ -314,7 +398,11 @@ class GraphForecastModel(nn.Module):
             self.decoder.edge_mlp.project_src(mesh), self.decoder.edge_mlp.project_dst(grid)
         )
         grid = self.decoder.node_mlp(torch.cat([agg, grid], dim=-1)).add_(grid)
-        out = self.finale(grid)  # [N_g, C_out]
+        out = self.finale(grid)  # [N_g or output nodes, C_out]
+        if self.output_subset:
+            out = out.new_zeros(self.num_grid_nodes, self.out_channels).index_copy_(
+                0, self.output_nodes, out
+            )
         # A transposed view reshaped is still a view: make the [C, H, W] layout real.
         return out.t().reshape(self.out_channels, self.grid_height, self.grid_width).contiguous()
 

@@ -113,6 +113,9 @@ const std::vector<OptionSpec>& option_table() {
       {"Execution", "deterministic", "deterministic", Kind::kFlag, "",
        "use deterministic algorithms: on a GPU, runs repeat bit for bit and batch B equals batch 1 (scatter-adds "
        "without atomics; slower); the CPU is deterministic anyway", false},
+      {"Execution", "decode-land", "decode_land", Kind::kFlag, "",
+       "also run the ocean models' decoder and output head at grid points that are land in every output channel "
+       "(their outputs are masked to 0 either way; by default they are skipped, which is faster)", false},
       {"Execution", "prefetch", "prefetch", Kind::kValue, "DAYS", "days read ahead in the background (default: 2)", false},
       {"Execution", "on-nonfinite", "on_nonfinite", Kind::kValue, "error|warn", "NaN/Inf in a prediction: stop (default) or warn", false},
       {"Execution", "dry-run", "dry_run", Kind::kFlag, "", "validate inputs and models, print the plan, run nothing", false},

@@ -318,6 +318,7 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   if (const auto* e = src.find("precision")) s.precision = parse_precision(trim(e->value), e->origin);
   s.cuda_graphs = boolean("cuda_graphs", false);
   s.deterministic = boolean("deterministic", false);
+  s.decode_land = boolean("decode_land", false);
   const std::string nonfinite = text("on_nonfinite", "error");
   if (nonfinite != "error" && nonfinite != "warn") {
     throw ConfigError(src.find("on_nonfinite")->origin + ": on_nonfinite must be 'error' or 'warn', got '" +

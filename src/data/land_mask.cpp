@@ -28,4 +28,8 @@ at::Tensor read_land_mask(const std::string& path, const std::vector<int64_t>& c
   return all.index_select(0, index).ne(0).contiguous();
 }
 
+at::Tensor ocean_nodes(const at::Tensor& ocean_mask) {
+  return ocean_mask.to(at::kCPU).any(0).flatten().nonzero().squeeze(1).contiguous();
+}
+
 }  // namespace neuralom

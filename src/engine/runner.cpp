@@ -232,8 +232,21 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     model_options.precision = s.precision;
     apply_precision(s.precision);
     if (s.deterministic) use_deterministic_algorithms();
+    // The ocean stages compute outputs only where some channel is ocean; the atmosphere model
+    // (below) forces the whole grid.
+    ModelOptions stage_options = model_options;
+    if (!s.decode_land) {
+      stage_options.output_nodes = ocean_nodes(mask);
+      const int64_t computed = stage_options.output_nodes.numel();
+      const int64_t all = plan.height * plan.width;
+      if (team.is_root() && computed < all) {
+        spdlog::info("ocean models: decoder at {} of {} grid points (the other {} are land in every channel; "
+                     "--decode-land computes them too)",
+                     computed, all, all - computed);
+      }
+    }
     std::vector<Model> stages;
-    for (const auto& path : s.stages) stages.push_back(Model::load(path, plan.device, model_options));
+    for (const auto& path : s.stages) stages.push_back(Model::load(path, plan.device, stage_options));
     pipeline = std::make_unique<StagePipeline>(std::move(stages), mask);
     if (s.cuda_graphs) pipeline->enable_cuda_graphs();
     pipeline->set_stage_timing(execute_options.time_stages);  // off with CUDA graphs: timed as a whole

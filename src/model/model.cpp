@@ -163,6 +163,24 @@ void prepare_static_cache(torch::jit::Module& module, StaticCache cache, const s
   module.run_method("build_static_cache");
 }
 
+/// Restricts the network's decoder side to `nodes` (ModelOptions::output_nodes), if given and if
+/// the archive can; all nodes are computed otherwise.
+void apply_output_nodes(torch::jit::Module& module, const at::Tensor& nodes, const ModelMetadata& m,
+                        c10::Device device, const std::string& path) {
+  const int64_t grid_nodes = m.height * m.width;
+  // None (an all-land mask) leaves the network as it is: there is nothing to save.
+  if (!nodes.defined() || nodes.numel() == 0 || nodes.numel() >= grid_nodes) return;
+  if (!module.find_method("set_output_nodes")) {
+    spdlog::info("{} predates output nodes: its decoder also runs at the {} grid points that are land in every "
+                 "channel (re-export it with scripts/export_torchscript.py to skip them)",
+                 path, grid_nodes - nodes.numel());
+    return;
+  }
+  c10::InferenceMode guard;
+  module.run_method("set_output_nodes", nodes.to(device));
+  spdlog::debug("{}: decoder on {} of {} grid nodes", path, nodes.numel(), grid_nodes);
+}
+
 }  // namespace
 
 struct Model::Impl {
@@ -231,6 +249,8 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
     if (impl->module.find_method("set_edge_chunk")) {
       impl->module.run_method("set_edge_chunk", options.edge_chunk);
     }
+    // Before the cache is built: a full cache then holds only the decoder edges that are used.
+    apply_output_nodes(impl->module, options.output_nodes, impl->metadata, device, path);
     prepare_static_cache(impl->module, resolve_static_cache(options.static_cache, device), path);
   } catch (const c10::Error& e) {
     throw ModelError(path + ": preparing the model failed: " + e.what_without_backtrace());

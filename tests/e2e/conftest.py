@@ -65,6 +65,39 @@ def export(kind: str, checkpoint: Path, out: Path) -> Path:
     return out
 
 
+_LEGACY_EXPORT = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from neuralom_export import network
+# An archive as exported before the exporter had these methods.
+for name in sys.argv[2].split(","):
+    delattr(network.GraphForecastModel, name)
+from neuralom_export.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def export_legacy_stages(directory: Path, *missing: str):
+    """(stage1.pt, stage2.pt) from golden/ocean_small's checkpoints, exported as by an exporter
+    without the named methods of the network; checks that the archives' code lacks them."""
+    import zipfile
+    python = os.environ.get("NEURALOM_PYTHON", sys.executable)
+    directory.mkdir(parents=True, exist_ok=True)
+    stages = []
+    for k in (1, 2):
+        out = directory / f"stage{k}.pt"
+        result = subprocess.run(
+            [python, "-c", _LEGACY_EXPORT, str(SOURCE_DIR / "scripts"), ",".join(missing), "--model", f"stage{k}",
+             "--checkpoint", str(GOLDEN / "ocean_small" / f"stage{k}_best_ckpt.tar"), "--out", str(out), *SMALL],
+            capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        with zipfile.ZipFile(out) as archive:
+            code = [archive.read(n).decode() for n in archive.namelist() if n.endswith(".py")]
+        assert code and not any(name in text for text in code for name in missing)
+        stages.append(out)
+    return tuple(stages)
+
+
 @pytest.fixture(scope="session")
 def golden_stages(work_dir):
     """(stage1.pt, stage2.pt) exported from golden/ocean_small's reference checkpoints."""

@@ -4,15 +4,12 @@ before the light cache existed still runs (with the full cache, and a warning sa
 
 import json
 import os
-import subprocess
-import sys
-import zipfile
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import GOLDEN, SMALL, SOURCE_DIR
+from conftest import GOLDEN, export_legacy_stages
 from float32_bounds import ROLLOUT, ulps
 
 DATA = GOLDEN / "ocean_small" / "data"
@@ -65,33 +62,8 @@ def test_the_level_is_reported_and_auto_is_light_on_the_cpu(runs):
         assert level(runs[name][0]) == name
 
 
-LEGACY_EXPORT = """
-import sys
-sys.path.insert(0, sys.argv[1])
-from neuralom_export import network
-# An archive as exported before the light static cache: without its method.
-del network.GraphForecastModel.build_light_static_cache
-from neuralom_export.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
-
-
 def test_an_archive_from_before_the_light_cache_runs_with_the_full_one(neuralom, work_dir, runs):
-    python = os.environ.get("NEURALOM_PYTHON", sys.executable)
-    legacy = []
-    for k in (1, 2):
-        out = work_dir / "legacy" / f"stage{k}.pt"
-        out.parent.mkdir(exist_ok=True)
-        result = subprocess.run(
-            [python, "-c", LEGACY_EXPORT, str(SOURCE_DIR / "scripts"), "--model", f"stage{k}", "--checkpoint",
-             str(GOLDEN / "ocean_small" / f"stage{k}_best_ckpt.tar"), "--out", str(out), *SMALL],
-            capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stderr
-        legacy.append(out)
-    # The stand-in really lacks the method (the archive's TorchScript code does not mention it).
-    with zipfile.ZipFile(legacy[0]) as archive:
-        code = [archive.read(n).decode() for n in archive.namelist() if n.endswith(".py")]
-    assert code and not any("build_light_static_cache" in text for text in code)
+    legacy = export_legacy_stages(work_dir / "legacy", "build_light_static_cache")
     out = work_dir / "static_cache_legacy"
     result = simulate(neuralom, legacy, out, "--static-cache", "light")
     assert "predates the light static cache: building the full one" in result.stderr

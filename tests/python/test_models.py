@@ -122,6 +122,85 @@ def test_light_static_cache_equals_the_full_one(scripted_models, kind, case, arr
         model.set_edge_chunk(0)
 
 
+def _ocean_nodes(mask: torch.Tensor) -> torch.Tensor:
+    """Grid nodes that are ocean in at least one channel (what the engine computes)."""
+    return mask.any(dim=0).flatten().nonzero().squeeze(1)
+
+
+@pytest.mark.parametrize("kind,array", [("stage1", "x"), ("stage2", "y1")])
+@pytest.mark.parametrize("cache", ["off", "light", "full"])
+@pytest.mark.parametrize("chunk", [0, 1000])
+def test_output_nodes_keep_their_values_and_zero_the_rest(scripted_models, kind, array, cache, chunk):
+    """Restricting the decoder to the ocean nodes of the golden mask keeps each computed node's
+    edges and summation order; only BLAS, given fewer rows, may block a product differently
+    (float32 rounding: OpenBLAS does on these shapes). The other nodes are exactly 0."""
+    model = scripted_models[kind]
+    x = golden_array("ocean_small", array)
+    nodes = _ocean_nodes(golden_array("ocean_small", "mask")[0])
+    land = torch.ones(32 * 64, dtype=torch.bool)
+    land[nodes] = False
+    assert 0 < int(land.sum()) < 32 * 64  # the golden mask has land nodes in every channel
+    try:
+        model.set_edge_chunk(chunk)
+        if cache == "full":
+            model.build_static_cache()
+        elif cache == "light":
+            model.build_light_static_cache()
+        full = model(x)
+        model.set_output_nodes(nodes)
+        assert torch.equal(model.get_output_nodes(), nodes)
+        # Only the m2g edges into the output nodes are evaluated (and cached).
+        into = land.logical_not()[model.m2g_dst]
+        assert torch.equal(model.decoder_src, model.m2g_src[into])
+        assert model.decoder_dst.size(0) == int(into.sum()) < model.m2g_dst.size(0)
+        if cache == "full":
+            assert model.cache_m2g_proj.size(0) == int(into.sum())
+        subset = model(x).view(1, -1, 32 * 64)
+        expected = full.view(1, -1, 32 * 64)
+        assert max_abs(subset[:, :, nodes], expected[:, :, nodes]) <= forward_tolerance(expected)
+        assert bool((subset[:, :, land] == 0).all())
+        model.clear_output_nodes()
+        assert model.get_output_nodes().numel() == 0
+        assert torch.equal(model(x), full)
+        if cache == "full":
+            assert model.cache_m2g_proj.size(0) == model.m2g_src.size(0)
+    finally:
+        model.clear_output_nodes()
+        model.clear_static_cache()
+        model.set_edge_chunk(0)
+
+
+def test_masked_output_with_output_nodes_equals_the_golden_y1(scripted_models):
+    model = scripted_models["stage1"]
+    mask = golden_array("ocean_small", "mask")
+    try:
+        model.set_output_nodes(_ocean_nodes(mask[0]))
+        y1 = torch.where(mask, model(golden_array("ocean_small", "x")), torch.zeros(()))
+    finally:
+        model.clear_output_nodes()
+    reference = golden_array("ocean_small", "y1")
+    assert max_abs(y1, reference) <= forward_tolerance(reference)
+
+
+@pytest.mark.parametrize(
+    "nodes,message",
+    [
+        (torch.tensor([3, 2]), "strictly increasing"),
+        (torch.tensor([2, 2]), "strictly increasing"),
+        (torch.tensor([-1, 5]), "must lie in \\[0, 2048\\)"),
+        (torch.tensor([0, 2048]), "must lie in \\[0, 2048\\)"),
+        (torch.tensor([], dtype=torch.long), "none given"),
+        (torch.tensor([0.0, 1.0]), "1-d int64"),
+        (torch.tensor([[0, 1]]), "1-d int64"),
+    ],
+)
+def test_bad_output_nodes_are_rejected(scripted_models, nodes, message):
+    model = scripted_models["stage1"]
+    with pytest.raises(Exception, match=message):
+        model.set_output_nodes(nodes)
+    assert model.get_output_nodes().numel() == 0
+
+
 def test_bad_inputs_are_rejected(scripted_models):
     model = scripted_models["stage2"]
     with pytest.raises(Exception, match="expected \\[B >= 1, 93, 32, 64\\]"):

@@ -16,4 +16,9 @@ namespace neuralom {
 at::Tensor read_land_mask(const std::string& path, const std::vector<int64_t>& channels, int64_t height,
                           int64_t width);
 
+/// The grid nodes `r * W + c` that are ocean in at least one channel of `ocean_mask` (bool
+/// `[C, H, W]`), increasing, as an int64 CPU tensor. Only these need a model output: the others
+/// are land in every channel, and the stage pipeline sets them to 0.
+at::Tensor ocean_nodes(const at::Tensor& ocean_mask);
+
 }  // namespace neuralom

@@ -101,6 +101,9 @@ struct RunSettings {
   Precision precision = Precision::kFp32;  ///< arithmetic of the networks (model/precision.h)
   bool cuda_graphs = false;        ///< capture the day-step in a CUDA graph and replay it (CUDA only)
   bool deterministic = false;      ///< deterministic algorithms: CUDA runs bit-reproducible (slower)
+  /// Run the ocean stages' decoder at grid points that are land in every output channel too
+  /// (masked to 0 anyway; by default they are skipped: ModelOptions::output_nodes).
+  bool decode_land = false;
   bool dry_run = false;
   std::string log_level;
 

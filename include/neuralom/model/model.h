@@ -26,6 +26,12 @@ struct ModelOptions {
   /// kBf16: the network's floating-point parameters and buffers are cast to bfloat16 (the archive
   /// must support it); kFp32/kTf32 leave them float32. Inputs and outputs stay float32.
   Precision precision = Precision::kFp32;
+  /// If defined: the grid nodes `r * W + c` (int64, strictly increasing) at which the output is
+  /// needed. The network then runs its decoder side on them alone and returns 0 elsewhere
+  /// (the same values at these nodes, to float32 rounding). For ocean stages, whose outputs at
+  /// nodes that are land in every channel are masked anyway (data/land_mask.h: ocean_nodes).
+  /// Archives exported before the exporter had it compute every node, with a log line saying so.
+  at::Tensor output_nodes;
 };
 
 class Model {
