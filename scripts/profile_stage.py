@@ -2,9 +2,12 @@
 """Operator profile of one forward of an exported stage, as the engine runs it on the CPU.
 
     python3 scripts/profile_stage.py MODEL.pt [--threads N] [--edge-chunk N] [--static-cache full|light|off]
+                                      [--land-mask land_mask.h5]
 
 Loads the TorchScript archive, switches to the plain graph executor (as neuralom does on the CPU),
-sets the edge chunk and builds the static cache like `neuralom simulate`, runs one warm-up forward
+sets the edge chunk, the output nodes (with --land-mask: the points that are ocean in some output
+channel, as neuralom does unless --decode-land) and the static cache like `neuralom simulate`,
+runs one warm-up forward
 of a random input of the model's declared shape, then profiles a second one and prints the time
 and the top operators by self CPU time. To see the cost of fresh memory (the kernel zeroing pages
 that neuralom's --host-cache avoids), compare with
@@ -32,6 +35,8 @@ def main():
     p.add_argument("--edge-chunk", type=int, default=100000)
     p.add_argument("--static-cache", choices=["full", "light", "off", "on"], default="light",
                    help="as neuralom's --static-cache (default: light, the CPU default; on = full)")
+    p.add_argument("--land-mask", help="compute outputs only where this mask (reference layout) has ocean in some "
+                   "output channel (file channels 0..C_out-1), as neuralom does by default")
     p.add_argument("--rows", type=int, default=22)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -39,6 +44,14 @@ def main():
     m = metadata(a.model)
     module = torch.jit.load(a.model).eval()
     module.set_edge_chunk(a.edge_chunk)
+    if a.land_mask:
+        import h5py
+        height, width = m["grid"]
+        with h5py.File(a.land_mask, "r") as f:
+            ocean = f["fields"][0, : m["out_channels"], :height, :width] != 0
+        nodes = torch.from_numpy(ocean.any(axis=0).reshape(-1).nonzero()[0].astype("int64"))
+        module.set_output_nodes(nodes)
+        print(f"output nodes: {nodes.numel()} of {height * width}")
     if a.static_cache in ("full", "on"):
         module.build_static_cache()
     elif a.static_cache == "light":

@@ -33,6 +33,12 @@ constexpr std::size_t kGranule = std::size_t{1} << 16;  // sizes rounded up to 6
 
 std::size_t rounded(std::size_t n) { return (n + kGranule - 1) / kGranule * kGranule; }
 
+/// The largest held block that may serve a request of `size` bytes, when none of its own size is
+/// held: a day-step's tensors come in families of close sizes (all grid points and the ocean
+/// points, whole and last edge chunks), and a block up to a quarter larger is better used than
+/// fresh memory, which the kernel zeroes page by page.
+std::size_t largest_fit(std::size_t size) { return size + size / 4; }
+
 /// The process's one cache. Never destroyed: a tensor may outlive any HostBufferCache object
 /// (and static destruction order), and its deleter still finds the cache here.
 class Pool final : public c10::Allocator {
@@ -73,17 +79,21 @@ class Pool final : public c10::Allocator {
     bool ours = false;
     void* data = nullptr;
     const std::size_t size = rounded(n);
+    std::size_t block = size;  // the block's own size: a reused one may be larger than asked for
     {
       std::lock_guard<std::mutex> lock(mutex_);
       fallback = fallback_;
       ours = enabled_ && n >= HostBufferCache::kMinBytes;
       if (ours) {
-        auto it = free_.find(size);
-        if (it != free_.end() && !it->second.empty()) {
+        // The smallest held block of at least this size (map entries are never empty).
+        auto it = free_.lower_bound(size);
+        if (it != free_.end() && it->first <= largest_fit(size)) {
+          block = it->first;
           data = it->second.back();
           it->second.pop_back();
-          NEURALOM_UNPOISON(data, size);
-          stats_.held_bytes -= static_cast<int64_t>(size);
+          if (it->second.empty()) free_.erase(it);
+          NEURALOM_UNPOISON(data, block);
+          stats_.held_bytes -= static_cast<int64_t>(block);
           ++stats_.hits;
         } else {
           ++stats_.misses;
@@ -98,7 +108,7 @@ class Pool final : public c10::Allocator {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      live_[data] = size;
+      live_[data] = block;
     }
     // The context is the data pointer itself, as LibTorch's raw_allocate() requires.
     return c10::DataPtr(data, data, &Pool::release, c10::Device(c10::DeviceType::CPU));
@@ -156,7 +166,7 @@ class Pool final : public c10::Allocator {
   int64_t cap_ = 0;
   c10::Allocator* fallback_ = nullptr;
   c10::DeleterFnPtr fallback_raw_deleter_ = nullptr;
-  std::map<std::size_t, std::vector<void*>> free_;    // unused blocks by size
+  std::map<std::size_t, std::vector<void*>> free_;    // unused blocks by size (no empty entries)
   std::unordered_map<void*, std::size_t> live_;        // blocks in use, and their sizes
   HostBufferCacheStats stats_;
 };

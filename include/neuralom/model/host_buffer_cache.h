@@ -5,8 +5,10 @@
 // returns them with munmap, so each day-step pays for the kernel zeroing every page of them again
 // on first touch: at full size on 2 cores that is about a third of the day-step. While a
 // HostBufferCache is active, LibTorch's CPU allocations of at least kMinBytes come from a cache of
-// freed blocks of the same (rounded) size instead, and freed blocks go back to it, up to a cap on
-// the bytes it holds unused; smaller allocations go to LibTorch's own allocator as before.
+// freed blocks of the same (rounded) size instead — or, when it holds none, of the smallest up to
+// a quarter larger (a day-step's sizes come in close families: all grid points and the ocean
+// points, whole and last edge chunks) — and freed blocks go back to it, up to a cap on the bytes
+// it holds unused; smaller allocations go to LibTorch's own allocator as before.
 //
 // Contents of a reused block are whatever the last tensor left (as with any at::empty); nothing
 // in neuralom or in the exported networks reads memory it did not write.

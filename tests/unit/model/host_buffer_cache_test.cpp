@@ -53,6 +53,38 @@ TEST(HostBufferCacheTest, SizesAreRoundedTo64KiBAndSmallBuffersAreNotCached) {
   EXPECT_EQ(s.held_bytes, 0);
 }
 
+TEST(HostBufferCacheTest, ALargerBlockServesARequestUpToAQuarterSmaller) {
+  const HostBufferCache cache(64 * kMiB);
+  void* block = nullptr;
+  {
+    at::Tensor a = floats(8 * kMiB);
+    block = a.data_ptr();
+  }
+  {
+    // 6.5 MiB: 8 MiB is within a quarter above it, and no 6.5 MiB block is held.
+    at::Tensor b = floats(6 * kMiB + kMiB / 2);
+    EXPECT_EQ(b.data_ptr(), block);
+    EXPECT_EQ(HostBufferCache::stats().held_bytes, 0);
+    b.fill_(3.0f);
+    EXPECT_EQ(b[b.numel() - 1].item<float>(), 3.0f);
+  }
+  // It went back as the 8 MiB block it is.
+  EXPECT_EQ(HostBufferCache::stats().held_bytes, 8 * kMiB);
+  {
+    at::Tensor c = floats(6 * kMiB);  // 8 MiB is more than a quarter above 6 MiB: fresh memory
+    EXPECT_NE(c.data_ptr(), block);
+    EXPECT_EQ(HostBufferCache::stats().held_bytes, 8 * kMiB);
+  }
+  EXPECT_EQ(HostBufferCache::stats().held_bytes, 14 * kMiB);
+  // The exact size is preferred, then the smallest that fits.
+  at::Tensor d = floats(6 * kMiB);
+  at::Tensor e = floats(8 * kMiB);
+  EXPECT_EQ(e.data_ptr(), block);
+  const HostBufferCacheStats s = HostBufferCache::stats();
+  EXPECT_EQ(s.hits, 3);
+  EXPECT_EQ(s.misses, 2);
+}
+
 TEST(HostBufferCacheTest, HoldsNoMoreThanItsCap) {
   const HostBufferCache cache(10 * kMiB);
   {
