@@ -65,6 +65,23 @@ def export(kind: str, checkpoint: Path, out: Path) -> Path:
     return out
 
 
+def golden_rollout(neuralom, stages, output, *extra):
+    """`neuralom simulate` of golden/ocean_small with `stages` (ICs 0 and 1, 3 days, fields
+    saved); asserts success and returns the CompletedProcess."""
+    result = neuralom("simulate", "--data-dir", GOLDEN / "ocean_small" / "data", "--stages",
+                      f"{stages[0]},{stages[1]}", "--prediction-length", 4, "--ics", "0,1", "--output", output,
+                      "--threads", 2, "--save-fields", *extra)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def predicted_fields(output: Path):
+    """The `predicted` array of a simulate run's results_simulation.h5."""
+    import h5py
+    with h5py.File(output / "results_simulation.h5", "r") as f:
+        return f["predicted"][...]
+
+
 _LEGACY_EXPORT = """
 import sys
 sys.path.insert(0, sys.argv[1])

@@ -4,31 +4,17 @@ float32 rounding, reported in the log and run.json, and archives exported before
 could do it still run (on every point, with a note saying so)."""
 
 import json
-import os
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import GOLDEN, export_legacy_stages
+from conftest import GOLDEN, export_legacy_stages, golden_rollout as simulate, predicted_fields as predicted
 from float32_bounds import ROLLOUT, ulps
 
 DATA = GOLDEN / "ocean_small" / "data"
 OCEAN_CHANNELS = 93  # the golden case's output channels, file channels 0:93
 HEIGHT, WIDTH = 32, 64  # the models' grid: the file's first rows and columns (it has 33 rows)
-
-
-def simulate(neuralom, stages, output, *extra):
-    result = neuralom("simulate", "--data-dir", DATA, "--stages", f"{stages[0]},{stages[1]}",
-                      "--prediction-length", 4, "--ics", "0,1", "--output", output, "--threads", 2,
-                      "--save-fields", *extra)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def predicted(output):
-    with h5py.File(output / "results_simulation.h5", "r") as f:
-        return f["predicted"][...]
 
 
 def land_everywhere():

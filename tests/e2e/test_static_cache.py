@@ -5,28 +5,13 @@ before the light cache existed still runs (with the full cache, and a warning sa
 import json
 import os
 
-import h5py
 import numpy as np
 import pytest
 
-from conftest import GOLDEN, export_legacy_stages
+from conftest import export_legacy_stages, golden_rollout as simulate, predicted_fields as predicted
 from float32_bounds import ROLLOUT, ulps
 
-DATA = GOLDEN / "ocean_small" / "data"
 DEVICE = os.environ.get("NEURALOM_TEST_DEVICE", "cpu") or "cpu"
-
-
-def simulate(neuralom, stages, output, *extra):
-    result = neuralom("simulate", "--data-dir", DATA, "--stages", f"{stages[0]},{stages[1]}",
-                      "--prediction-length", 4, "--ics", "0,1", "--output", output, "--threads", 2,
-                      "--save-fields", *extra)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-def predicted(output):
-    with h5py.File(output / "results_simulation.h5", "r") as f:
-        return f["predicted"][...]
 
 
 def level(output):
