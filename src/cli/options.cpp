@@ -113,6 +113,9 @@ const std::vector<OptionSpec>& option_table() {
       {"Execution", "deterministic", "deterministic", Kind::kFlag, "",
        "use deterministic algorithms: on a GPU, runs repeat bit for bit and batch B equals batch 1 (scatter-adds "
        "without atomics; slower); the CPU is deterministic anyway", false},
+      {"Execution", "no-fused-kernels", nullptr, Kind::kFlag, "",
+       "CPU: run the networks' operators as exported instead of neuralom's fused edge kernel (gather + add + SiLU "
+       "in one pass; the same sums, the SiLU may round 1 ulp differently)", false},
       {"Execution", "decode-land", "decode_land", Kind::kFlag, "",
        "also run the ocean models' decoder and output head at grid points that are land in every output channel "
        "(their outputs are masked to 0 either way; by default they are skipped, which is faster)", false},
@@ -215,6 +218,7 @@ RunCommand parse_run_command(RunMode mode, int argc, const char* const* argv) {
     flags.set(spec.key, spec.kind == Kind::kFlag ? "true" : args[spec.flag].as<std::string>(), origin);
   }
   if (args.count("no-data-hash") != 0U) flags.set("hash_data", "false", "--no-data-hash");
+  if (args.count("no-fused-kernels") != 0U) flags.set("fused_kernels", "false", "--no-fused-kernels");
 
   auto value = [&args](const char* flag) {
     return args.count(flag) != 0U ? args[flag].as<std::string>() : std::string();

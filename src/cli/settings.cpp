@@ -319,6 +319,7 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.cuda_graphs = boolean("cuda_graphs", false);
   s.deterministic = boolean("deterministic", false);
   s.decode_land = boolean("decode_land", false);
+  s.fused_kernels = boolean("fused_kernels", true);
   const std::string nonfinite = text("on_nonfinite", "error");
   if (nonfinite != "error" && nonfinite != "warn") {
     throw ConfigError(src.find("on_nonfinite")->origin + ": on_nonfinite must be 'error' or 'warn', got '" +

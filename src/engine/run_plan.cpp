@@ -244,7 +244,7 @@ std::string RunPlan::describe() const {
     << (host_cache_bytes > 0 ? std::to_string(host_cache_bytes >> 20) + " MiB" : std::string("off"))
     << (s.precision != Precision::kFp32 ? std::string(", precision ") + precision_name(s.precision) : std::string())
     << (s.cuda_graphs ? ", CUDA graphs" : "") << (s.deterministic ? ", deterministic" : "")
-    << (s.decode_land ? ", land decoded" : "") << "\n";
+    << (s.decode_land ? ", land decoded" : "") << (!s.fused_kernels && device.is_cpu() ? ", unfused" : "") << "\n";
   o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir);
   if (!s.output_dir.empty()) {
     o << ", about " << detail::format_bytes(output_bytes) << (s.save_fields && s.compression > 0 ? " before compression" : "")

@@ -12,6 +12,7 @@
 #include <torch/script.h>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/model/fused_kernels.h"
 #include "neuralom/model/torch_compat.h"
 
 namespace neuralom {
@@ -246,6 +247,11 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
     cast_floating_tensors(impl->module, at::kBFloat16);
   }
   try {
+    // First, before any method runs: the forward's graph is rewritten in place.
+    if (options.fused_kernels && device.is_cpu()) {
+      const int fused = fuse_edge_kernels(impl->module);
+      spdlog::debug("{}: {} edge gather + add + SiLU sequences fused", path, fused);
+    }
     if (impl->module.find_method("set_edge_chunk")) {
       impl->module.run_method("set_edge_chunk", options.edge_chunk);
     }

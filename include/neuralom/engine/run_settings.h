@@ -104,6 +104,8 @@ struct RunSettings {
   /// Run the ocean stages' decoder at grid points that are land in every output channel too
   /// (masked to 0 anyway; by default they are skipped: ModelOptions::output_nodes).
   bool decode_land = false;
+  /// CPU: neuralom's fused edge kernel in place of the exported operators (model/fused_kernels.h).
+  bool fused_kernels = true;
   bool dry_run = false;
   std::string log_level;
 

@@ -26,6 +26,9 @@ struct ModelOptions {
   /// kBf16: the network's floating-point parameters and buffers are cast to bfloat16 (the archive
   /// must support it); kFp32/kTf32 leave them float32. Inputs and outputs stay float32.
   Precision precision = Precision::kFp32;
+  /// On the CPU: replace the networks' edge gather + add + SiLU sequences by neuralom's fused
+  /// kernel (model/fused_kernels.h). Ignored on other devices.
+  bool fused_kernels = true;
   /// If defined: the grid nodes `r * W + c` (int64, strictly increasing) at which the output is
   /// needed. The network then runs its decoder side on them alone and returns 0 elsewhere
   /// (the same values at these nodes, to float32 rounding). For ocean stages, whose outputs at
