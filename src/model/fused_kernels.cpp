@@ -112,8 +112,9 @@ int fuse_edge_kernels(torch::jit::Module& module) {
   std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph();
   inline_all_calls(*graph);
   // As the optimising executor would: branches on constants (nn.SiLU's `inplace`) resolved, and
-  // equal constants shared, so that the pattern below sees straight-line code.
-  torch::jit::ConstantPropagation(graph);
+  // equal constants shared, so that the pattern below sees straight-line code. Only values of
+  // immutable types are folded: no tensor is computed at load, whatever the archive contains.
+  torch::jit::ConstantPropagationImmutableTypes(graph);
   torch::jit::ConstantPooling(graph);
   const std::string pattern = R"IR(
 graph(%s, %src, %e, %d, %dst, %dim, %alpha):
