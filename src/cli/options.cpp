@@ -115,7 +115,7 @@ const std::vector<OptionSpec>& option_table() {
        "without atomics; slower); the CPU is deterministic anyway", false},
       {"Execution", "no-fused-kernels", nullptr, Kind::kFlag, "",
        "CPU: run the networks' operators as exported instead of neuralom's fused edge kernel (gather + add + SiLU "
-       "in one pass; the same sums, the SiLU may round 1 ulp differently)", false},
+       "in one pass; the same sums, the SiLU may round about 2 ulp differently)", false},
       {"Execution", "decode-land", "decode_land", Kind::kFlag, "",
        "also run the ocean models' decoder and output head at grid points that are land in every output channel "
        "(their outputs are masked to 0 either way; by default they are skipped, which is faster)", false},

@@ -17,10 +17,6 @@
 namespace neuralom {
 namespace {
 
-// Rows per block: the block's output (4096 x 432 floats = 7 MiB at full size) is still in the
-// last-level cache when the SiLU runs over it.
-constexpr int64_t kBlockRows = 4096;
-
 bool fusable(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e, const at::Tensor& d,
              const at::Tensor& dst) {
   for (const at::Tensor* t : {&s, &e, &d}) {
@@ -89,8 +85,8 @@ at::Tensor edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tenso
   const int64_t* srcp = src.data_ptr<int64_t>();
   const int64_t* dstp = dst.data_ptr<int64_t>();
   float* op = out.data_ptr<float>();
-  for (int64_t begin = 0; begin < edges; begin += kBlockRows) {
-    const int64_t end = std::min(edges, begin + kBlockRows);
+  for (int64_t begin = 0; begin < edges; begin += kEdgeSiluBlockRows) {
+    const int64_t end = std::min(edges, begin + kEdgeSiluBlockRows);
     at::parallel_for(begin, end, 256, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) {
         const float* a = sp + srcp[i] * width;
