@@ -1,7 +1,10 @@
 // `neuralom bench simulate|forecast [run options]`: a timed run with per-stage timings, reported on
 // stdout and written to <output>/bench.json. Use scripts/bench.sh to generate synthetic data and
 // random-init models of any size and to compare with the Python baseline.
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include "neuralom/engine/run_plan.h"
 #include "neuralom/engine/runner.h"
 #include "neuralom/io/json_file.h"
+#include "neuralom/model/op_profile.h"
 #include "neuralom/model/runtime.h"
 
 namespace neuralom::app {
@@ -29,7 +33,21 @@ constexpr const char* kUsage =
     "host memory and the share of wall time spent waiting on input. On a GPU the stages are timed\n"
     "with CUDA events (no synchronisation in the day loop); with --cuda-graphs the day-step is timed\n"
     "as a whole. See scripts/bench.sh for synthetic data and the Python baseline, scripts/gpu_check.sh\n"
-    "for the GPU check.\n";
+    "for the GPU check.\n"
+    "\n"
+    "  --profile-ops   also record every operator the run calls (CPU only): calls, total and self\n"
+    "                  time (without the operators it calls), summed over the rollout; prints the\n"
+    "                  top 15 by self time and writes all of them to bench.json (\"operators\")\n";
+
+/// Removes `flag` from the arguments; true if it was there.
+bool take_flag(std::vector<char*>& args, const std::string& flag) {
+  const auto it = std::find_if(args.begin(), args.end(), [&flag](const char* a) { return flag == a; });
+  if (it == args.end()) return false;
+  args.erase(it);
+  return true;
+}
+
+constexpr std::size_t kTopOperators = 15;
 
 }  // namespace
 
@@ -48,16 +66,25 @@ int run_bench(int argc, char** argv) {
     throw ConfigError("neuralom bench times one process: run it without mpirun (" + std::to_string(team.size()) +
                       " ranks would each time the whole run)");
   }
-  const RunCommand command = parse_run_command(mode, argc - 1, argv + 1);
+  std::vector<char*> args(argv + 1, argv + argc);
+  const bool profile_ops = take_flag(args, "--profile-ops");
+  const RunCommand command = parse_run_command(mode, static_cast<int>(args.size()), args.data());
   if (command.help) {
     std::cout << command.help_text;
     return kExitOk;
   }
   init_logging(command.settings.log_level);
   const RunPlan plan = plan_run(command.settings);
+  if (profile_ops && !plan.device.is_cpu()) {
+    throw ConfigError("neuralom bench --profile-ops times operators on the CPU; on " + plan.device.str() +
+                      " they return before their kernels finish (use NVIDIA Nsight Systems there, or --device cpu)");
+  }
   ExecuteOptions options;
   options.time_stages = true;
+  std::unique_ptr<OpProfile> profile;
+  if (profile_ops) options.before_rollout = [&profile] { profile = std::make_unique<OpProfile>(); };
   const RunReport report = execute_run(plan, options);
+  const std::vector<OpTime> operators = profile ? profile->stop() : std::vector<OpTime>{};
 
   const RolloutStats& st = report.stats;
   const double steps = static_cast<double>(st.day_steps);
@@ -115,6 +142,32 @@ int run_bench(int argc, char** argv) {
   j["peak_host_gib"] = report.peak_host_gib;
   const double device_gib = peak_device_gib(plan.device);
   j["peak_device_gib"] = device_gib >= 0 ? nlohmann::ordered_json(device_gib) : nlohmann::ordered_json(nullptr);
+  std::ostringstream ops_text;
+  if (profile_ops) {
+    double self_sum = 0.0;
+    for (const OpTime& op : operators) self_sum += op.self_seconds;
+    nlohmann::ordered_json ops = nlohmann::ordered_json::array();
+    for (const OpTime& op : operators) {
+      nlohmann::ordered_json o = nlohmann::ordered_json::object();
+      o["name"] = op.name;
+      o["calls"] = op.calls;
+      o["self_seconds"] = op.self_seconds;
+      o["total_seconds"] = op.total_seconds;
+      ops.push_back(o);
+    }
+    j["operators"] = ops;
+    j["operators_self_seconds"] = self_sum;
+    ops_text << "  operators by self time, seconds per day-step (share of " << self_sum
+             << " s in operators, all threads, the whole rollout):\n";
+    char line[200];
+    for (std::size_t i = 0; i < operators.size() && i < kTopOperators; ++i) {
+      const OpTime& op = operators[i];
+      std::snprintf(line, sizeof line, "    %-32s %10.4f s %6.1f %%  %10.1f calls\n", op.name.c_str(),
+                    steps > 0 ? op.self_seconds / steps : 0.0, self_sum > 0 ? 100.0 * op.self_seconds / self_sum : 0.0,
+                    steps > 0 ? static_cast<double>(op.calls) / steps : 0.0);
+      ops_text << line;
+    }
+  }
   const std::string path = plan.settings.output_dir + "/bench.json";
   write_json_file(path, j);
 
@@ -127,6 +180,7 @@ int run_bench(int argc, char** argv) {
             << "  peak host memory:        " << report.peak_host_gib << " GiB\n"
             << "  waiting on input:        " << 100.0 * io_share << " % of " << st.total_seconds << " s wall\n"
             << "  in model compute:        " << 100.0 * compute_share << " %\n"
+            << ops_text.str()
             << "wrote " << path << "\n";
   return kExitOk;
 }

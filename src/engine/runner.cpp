@@ -324,6 +324,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   RunReport report;
   report.threads = threads;
   report.setup_seconds = since(t_setup);
+  if (execute_options.before_rollout) execute_options.before_rollout();
 
   // The rollout: a contiguous block of the remaining batches per rank, in rounds of one batch each.
   const std::vector<int64_t> mine = block_items(job.todo, team.size(), team.rank());

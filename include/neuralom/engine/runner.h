@@ -13,6 +13,7 @@
 // `neuralom merge` combines with the others'.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct RunReport {
 
 struct ExecuteOptions {
   bool time_stages = false;  ///< time each stage separately (synchronises the device; benchmarks)
+  /// Called once the models are loaded and the inputs opened, just before the first batch runs
+  /// (`neuralom bench --profile-ops` starts its operator profile there).
+  std::function<void()> before_rollout;
 };
 
 /// Runs the plan as one rank of `team` (every rank calls it with the same plan). Throws the
