@@ -2,7 +2,7 @@
 """Operator profile of one forward of an exported stage, as the engine runs it on the CPU.
 
     python3 scripts/profile_stage.py MODEL.pt [--threads N] [--edge-chunk N] [--static-cache full|light|off]
-                                      [--land-mask land_mask.h5]
+                                      [--land-mask land_mask.h5] [--shapes]
 
 Loads the TorchScript archive, switches to the plain graph executor (as neuralom does on the CPU),
 sets the edge chunk, the output nodes (with --land-mask: the points that are ocean in some output
@@ -38,6 +38,7 @@ def main():
     p.add_argument("--land-mask", help="compute outputs only where this mask (reference layout) has ocean in some "
                    "output channel (file channels 0..C_out-1), as neuralom does by default")
     p.add_argument("--rows", type=int, default=22)
+    p.add_argument("--shapes", action="store_true", help="one row per operator and input shapes")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch._C._set_graph_executor_optimize(False)
@@ -59,14 +60,15 @@ def main():
     x = torch.randn(1, m["in_channels"], m["grid"][0], m["grid"][1])
     with torch.no_grad():
         module(x)
-        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], with_flops=True) as prof:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], with_flops=True,
+                                    record_shapes=a.shapes) as prof:
             t = time.perf_counter()
             module(x)
             seconds = time.perf_counter() - t
     flops = sum(e.flops for e in prof.key_averages() if e.flops)
     print(f"forward: {seconds:.3f} s (torch {torch.__version__}, {a.threads} threads); "
           f"matrix products: {flops / 1e12:.3f} TFLOP (the profiler's count)")
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=a.rows))
+    print(prof.key_averages(group_by_input_shape=a.shapes).table(sort_by="self_cpu_time_total", row_limit=a.rows))
 
 
 if __name__ == "__main__":
