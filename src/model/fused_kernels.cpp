@@ -1,81 +1,85 @@
 #include "neuralom/model/fused_kernels.h"
 
 #include <algorithm>
-#include <string>
-#include <unordered_map>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <torch/csrc/jit/ir/subgraph_matcher.h>
-#include <torch/csrc/jit/passes/constant_pooling.h>
-#include <torch/csrc/jit/passes/constant_propagation.h>
-#include <torch/csrc/jit/passes/inliner.h>
-#include <torch/csrc/jit/passes/subgraph_rewrite.h>
 #include <torch/library.h>
-#include <torch/script.h>
 
 namespace neuralom {
 namespace {
 
-bool fusable(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e, const at::Tensor& d,
-             const at::Tensor& dst) {
-  for (const at::Tensor* t : {&s, &e, &d}) {
-    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->dim() != 2 || !t->is_contiguous() ||
-        t->size(1) != e.size(1)) {
-      return false;
-    }
+bool cpu_float_rows(const at::Tensor& t, int64_t width) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.is_contiguous() &&
+         t.size(1) == width;
+}
+
+bool cpu_long_vector(const at::Tensor& t, int64_t length) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kLong && t.dim() == 1 && t.is_contiguous() &&
+         t.size(0) == length;
+}
+
+bool edge_silu_fusable(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e, const at::Tensor& d,
+                       const at::Tensor& dst) {
+  const int64_t width = e.dim() == 2 ? e.size(1) : -1;
+  return cpu_float_rows(s, width) && cpu_float_rows(e, width) && cpu_float_rows(d, width) &&
+         cpu_long_vector(src, e.size(0)) && cpu_long_vector(dst, e.size(0));
+}
+
+/// A LayerNorm over the last dimension of a contiguous float32 CPU tensor, with weight and bias.
+bool layer_norm_fusable(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
+                        const c10::optional<at::Tensor>& bias) {
+  if (!x.defined() || !x.device().is_cpu() || x.scalar_type() != at::kFloat || x.dim() < 1 || !x.is_contiguous() ||
+      width != x.size(-1)) {
+    return false;
   }
-  for (const at::Tensor* t : {&src, &dst}) {
-    if (!t->device().is_cpu() || t->scalar_type() != at::kLong || t->dim() != 1 || !t->is_contiguous() ||
-        t->size(0) != e.size(0)) {
+  for (const c10::optional<at::Tensor>* p : {&weight, &bias}) {
+    if (!p->has_value() || !(*p)->defined()) return false;
+    const at::Tensor& t = **p;
+    if (!t.device().is_cpu() || t.scalar_type() != at::kFloat || t.dim() != 1 || !t.is_contiguous() ||
+        t.size(0) != x.size(-1)) {
       return false;
     }
   }
   return true;
 }
 
-void check_indices(const at::Tensor& index, int64_t rows, const char* what) {
+void check_indices(const at::Tensor& index, int64_t rows, const char* op, const char* what) {
+  if (index.numel() == 0) return;
   const int64_t* p = index.data_ptr<int64_t>();
   const auto [lo, hi] = std::minmax_element(p, p + index.numel());
-  if (index.numel() > 0) {
-    TORCH_CHECK(*lo >= 0 && *hi < rows, "neuralom::edge_silu: ", what, " index out of range [0, ", rows, "): ", *lo,
-                "..", *hi);
+  TORCH_CHECK(*lo >= 0 && *hi < rows, op, ": ", what, " index out of range [0, ", rows, "): ", *lo, "..", *hi);
+}
+
+/// Calls `consume(begin, rows, normed)` for consecutive blocks of kLayerNormBlockRows rows of the
+/// [rows, H] tensor `x`, `normed` being ATen's LayerNorm of that block.
+template <typename Consume>
+void for_each_normalised_block(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
+                               const c10::optional<at::Tensor>& bias, double eps, Consume consume) {
+  const int64_t rows = x.size(0);
+  for (int64_t begin = 0; begin < rows; begin += kLayerNormBlockRows) {
+    const int64_t count = std::min(kLayerNormBlockRows, rows - begin);
+    // cudnn_enable does not matter on the CPU.
+    const at::Tensor normed = at::layer_norm(x.narrow(0, begin, count), {width}, weight, bias, eps,
+                                             /*cudnn_enable=*/false);
+    consume(begin, count, normed);
   }
 }
 
-/// Number of nodes in `block` and the blocks inside it.
-int64_t count_nodes(const torch::jit::Block* block, const char* kind = nullptr) {
-  int64_t n = 0;
-  for (const torch::jit::Node* node : block->nodes()) {
-    if (kind == nullptr || node->kind().toQualString() == std::string(kind)) ++n;
-    for (const torch::jit::Block* inner : node->blocks()) n += count_nodes(inner, kind);
-  }
-  return n;
-}
-
-/// Inlines every method and function call, however deep. torch::jit::Inline inlines one level
-/// when the graph executor's optimisations are off (as neuralom runs on the CPU: the callees'
-/// graphs are then not inlined themselves), so it runs until the graph stops changing.
-void inline_all_calls(torch::jit::Graph& graph) {
-  for (int depth = 0; depth < 64; ++depth) {
-    const int64_t calls = count_nodes(graph.block(), "prim::CallMethod") +
-                          count_nodes(graph.block(), "prim::CallFunction");
-    if (calls == 0) return;
-    const int64_t before = count_nodes(graph.block());
-    torch::jit::Inline(graph);
-    if (count_nodes(graph.block()) == before) return;  // calls that cannot be inlined are left
-  }
-}
+constexpr FusedOperatorNames kNames{"neuralom::edge_silu", "neuralom::layer_norm_add",
+                                    "neuralom::layer_norm_index_add_"};
 
 }  // namespace
 
+const FusedOperatorNames& fused_operator_names() { return kNames; }
+
 at::Tensor edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e, const at::Tensor& d,
                      const at::Tensor& dst) {
-  if (!fusable(s, src, e, d, dst)) {
+  if (!edge_silu_fusable(s, src, e, d, dst)) {
     return at::silu_(s.index_select(0, src).add_(e).add_(d.index_select(0, dst)));
   }
-  check_indices(src, s.size(0), "source");
-  check_indices(dst, d.size(0), "destination");
+  check_indices(src, s.size(0), kNames.edge_silu, "source");
+  check_indices(dst, d.size(0), kNames.edge_silu, "destination");
   const int64_t edges = e.size(0);
   const int64_t width = e.size(1);
   at::Tensor out = at::empty({edges, width}, e.options());
@@ -103,48 +107,54 @@ at::Tensor edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tenso
   return out;
 }
 
-int fuse_edge_kernels(torch::jit::Module& module) {
-  if (!module.find_method("forward")) return 0;
-  std::shared_ptr<torch::jit::Graph> graph = module.get_method("forward").graph();
-  inline_all_calls(*graph);
-  // As the optimising executor would: branches on constants (nn.SiLU's `inplace`) resolved, and
-  // equal constants shared, so that the pattern below sees straight-line code. Only values of
-  // immutable types are folded: no tensor is computed at load, whatever the archive contains.
-  torch::jit::ConstantPropagationImmutableTypes(graph);
-  torch::jit::ConstantPooling(graph);
-  const std::string pattern = R"IR(
-graph(%s, %src, %e, %d, %dst, %dim, %alpha):
-  %a = aten::index_select(%s, %dim, %src)
-  %h = aten::add_(%a, %e, %alpha)
-  %b = aten::index_select(%d, %dim, %dst)
-  %h2 = aten::add_(%h, %b, %alpha)
-  %r = aten::silu_(%h2)
-  return (%r))IR";
-  const std::string fused = R"IR(
-graph(%s, %src, %e, %d, %dst, %dim, %alpha):
-  %r = neuralom::edge_silu(%s, %src, %e, %d, %dst)
-  return (%r))IR";
-  // Only gathers along dimension 0 and adds with alpha 1, which is what the kernel computes.
-  const auto constant_is = [](torch::jit::Value* v, int64_t expected) {
-    const auto value = torch::jit::toIValue(v);
-    return value && value->isInt() && value->toInt() == expected;
-  };
-  const auto filter = [&](const torch::jit::Match& match,
-                          const std::unordered_map<std::string, torch::jit::Value*>& vmap) {
-    return constant_is(match.values_map.at(vmap.at("dim")), 0) &&
-           constant_is(match.values_map.at(vmap.at("alpha")), 1);
-  };
-  torch::jit::SubgraphRewriter rewriter;
-  rewriter.RegisterRewritePattern(pattern, fused);
-  rewriter.runOnGraph(graph, filter);
-  // Counted in every block: the edge sums sit inside chunk loops.
-  return static_cast<int>(count_nodes(graph->block(), "neuralom::edge_silu"));
+at::Tensor layer_norm_add(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
+                          const c10::optional<at::Tensor>& bias, double eps, const at::Tensor& residual) {
+  if (!layer_norm_fusable(x, width, weight, bias) || !residual.defined() || !residual.device().is_cpu() ||
+      residual.scalar_type() != at::kFloat || !residual.is_contiguous() || residual.sizes() != x.sizes()) {
+    return at::layer_norm(x, {width}, weight, bias, eps, /*cudnn_enable=*/false).add_(residual);
+  }
+  const int64_t rows = width == 0 ? 0 : x.numel() / width;
+  at::Tensor out = at::empty(x.sizes(), x.options());
+  const at::Tensor x2 = x.view({rows, width});
+  const at::Tensor r2 = residual.view({rows, width});
+  const at::Tensor o2 = out.view({rows, width});
+  for_each_normalised_block(x2, width, weight, bias, eps,
+                            [&](int64_t begin, int64_t count, const at::Tensor& normed) {
+                              at::Tensor o = o2.narrow(0, begin, count);
+                              at::add_out(o, normed, r2.narrow(0, begin, count));
+                            });
+  return out;
+}
+
+at::Tensor& layer_norm_index_add_(at::Tensor& self, const at::Tensor& index, const at::Tensor& x, int64_t width,
+                                  const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
+                                  double eps) {
+  const bool fusable = layer_norm_fusable(x, width, weight, bias) && x.dim() == 2 && cpu_float_rows(self, width) &&
+                       cpu_long_vector(index, x.size(0));
+  if (!fusable) {
+    return self.index_add_(0, index, at::layer_norm(x, {width}, weight, bias, eps, /*cudnn_enable=*/false));
+  }
+  check_indices(index, self.size(0), kNames.layer_norm_index_add, "destination");
+  for_each_normalised_block(x, width, weight, bias, eps,
+                            [&](int64_t begin, int64_t count, const at::Tensor& normed) {
+                              self.index_add_(0, index.narrow(0, begin, count), normed);
+                            });
+  return self;
 }
 
 }  // namespace neuralom
 
 TORCH_LIBRARY(neuralom, m) {
   m.def("edge_silu(Tensor s, Tensor src, Tensor e, Tensor d, Tensor dst) -> Tensor");
+  // `width` instead of LayerNorm's int[] normalized_shape: {width} (LibTorch's boxing of int[]
+  // arguments trips GCC's -Wnull-dereference).
+  m.def("layer_norm_add(Tensor input, int width, Tensor? weight, Tensor? bias, float eps, Tensor residual) -> Tensor");
+  m.def("layer_norm_index_add_(Tensor(a!) self, Tensor index, Tensor input, int width, Tensor? weight, Tensor? bias, "
+        "float eps) -> Tensor(a!)");
 }
 
-TORCH_LIBRARY_IMPL(neuralom, CPU, m) { m.impl("edge_silu", &neuralom::edge_silu); }
+TORCH_LIBRARY_IMPL(neuralom, CPU, m) {
+  m.impl("edge_silu", &neuralom::edge_silu);
+  m.impl("layer_norm_add", &neuralom::layer_norm_add);
+  m.impl("layer_norm_index_add_", &neuralom::layer_norm_index_add_);
+}

@@ -12,7 +12,7 @@
 #include <torch/script.h>
 
 #include "neuralom/core/errors.h"
-#include "neuralom/model/fused_kernels.h"
+#include "neuralom/model/kernel_fusion.h"
 #include "neuralom/model/torch_compat.h"
 
 namespace neuralom {
@@ -249,8 +249,10 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
   try {
     // First, before any method runs: the forward's graph is rewritten in place.
     if (options.fused_kernels && device.is_cpu()) {
-      const int fused = fuse_edge_kernels(impl->module);
-      spdlog::debug("{}: {} edge gather + add + SiLU sequences fused", path, fused);
+      const FusedSequences fused = fuse_kernels(impl->module);
+      spdlog::debug("{}: fused {} edge gather + add + SiLU, {} LayerNorm + residual and {} LayerNorm + "
+                    "scatter-sum sequences",
+                    path, fused.edge_silu, fused.layer_norm_add, fused.layer_norm_index_add);
     }
     if (impl->module.find_method("set_edge_chunk")) {
       impl->module.run_method("set_edge_chunk", options.edge_chunk);

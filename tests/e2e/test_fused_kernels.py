@@ -1,7 +1,8 @@
-"""neuralom's fused edge kernel (model/fused_kernels.h) replaces each edge MLP's gather + add +
-SiLU sequence when the networks run on the CPU: on the golden cases the rollouts equal the
-exported operators' (`--no-fused-kernels`) bit for bit, the log counts the sequences fused, and
-run.json records the choice."""
+"""neuralom's fused kernels (model/fused_kernels.h, put in by model/kernel_fusion.h) replace each
+edge MLP's gather + add + SiLU sequence and each LayerNorm followed by a residual sum or a
+scatter-sum when the networks run on the CPU: on the golden cases the rollouts equal the exported
+operators' (`--no-fused-kernels`) bit for bit, the log counts the sequences fused, and run.json
+records the choice."""
 
 import json
 import os
@@ -14,9 +15,22 @@ from conftest import golden_rollout, predicted_fields
 from test_forecast import forecast
 
 ON_CPU = (os.environ.get("NEURALOM_TEST_DEVICE", "cpu") or "cpu") == "cpu"
-# Edge MLPs with the sequence in a golden network (4 layers): the encoder's, one per processor
-# layer, the decoder's.
-SEQUENCES = 6
+# A golden ocean stage (MIGraph, 4 processor layers, each an edge block and a node block):
+# - edge MLPs with the gather + add + SiLU sequence: the encoder's, one per layer, the decoder's;
+# - LayerNorms followed by a residual sum: each layer's edge and node update (x <- MLP(.) + x), the
+#   encoder's mesh-node and grid-node updates and the decoder's grid-node update;
+# - LayerNorms followed by a scatter-sum: the encoder's and the decoder's edge messages.
+EDGE_SILU = 6
+LAYER_NORM_ADD = 2 * 4 + 3
+LAYER_NORM_INDEX_ADD = 2
+# The golden atmosphere model (OneForecast, 4 layers): its gated edge updates scale the LayerNorm's
+# output by the gates before the residual, so only the attention node updates' residuals are fused.
+ATMOS_LAYER_NORM_ADD = 4 + 3
+
+
+def fused_line(edge_silu, layer_norm_add, layer_norm_index_add):
+    return (f": fused {edge_silu} edge gather + add + SiLU, {layer_norm_add} LayerNorm + residual and "
+            f"{layer_norm_index_add} LayerNorm + scatter-sum sequences")
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +47,10 @@ def test_the_rollout_equals_the_exported_operators_bit_for_bit(simulations):
 
 
 @pytest.mark.skipif(not ON_CPU, reason="the fused kernel is a CPU kernel; other devices run the exported operators")
-def test_every_edge_mlp_is_fused_and_the_choice_is_recorded(simulations):
+def test_every_sequence_is_fused_and_the_choice_is_recorded(simulations):
     log = simulations["fused"][1].stderr
-    assert log.count(f": {SEQUENCES} edge gather + add + SiLU sequences fused") == 2, log  # stage 1 and 2
-    assert "sequences fused" not in simulations["unfused"][1].stderr
+    assert log.count(fused_line(EDGE_SILU, LAYER_NORM_ADD, LAYER_NORM_INDEX_ADD)) == 2, log  # stage 1 and 2
+    assert "LayerNorm + scatter-sum sequences" not in simulations["unfused"][1].stderr
     assert "unfused" in simulations["unfused"][1].stdout + simulations["unfused"][1].stderr  # the plan
     for name, flag in (("fused", True), ("unfused", False)):
         settings = json.loads((simulations[name][0] / "run.json").read_text())["settings"]
@@ -51,8 +65,10 @@ def test_the_forecast_with_the_atmosphere_model_equals_the_exported_operators(ne
         result = forecast(neuralom, golden_stages, golden_atmos, out, "--save-fields", "--log-level", "debug", *extra)
         assert result.returncode == 0, result.stderr
         if name == "fused" and ON_CPU:
-            # The atmosphere model's gated edge blocks have the sequence too.
-            assert result.stderr.count("sequences fused") == 3, result.stderr
+            assert result.stderr.count(fused_line(EDGE_SILU, LAYER_NORM_ADD, LAYER_NORM_INDEX_ADD)) == 2, result.stderr
+            # The atmosphere model's gated edge blocks have the edge sequence too.
+            assert result.stderr.count(fused_line(EDGE_SILU, ATMOS_LAYER_NORM_ADD, LAYER_NORM_INDEX_ADD)) == 1, \
+                result.stderr
         with h5py.File(out / "results_forecasting.h5", "r") as f:
             fields.append(f["predicted"][...])
     assert np.array_equal(fields[0], fields[1])

@@ -1,5 +1,5 @@
-// neuralom::edge_silu against hand-computed values and against the unfused ATen operators it
-// replaces; the operator as TorchScript calls it.
+// The fused CPU kernels against hand-computed values and against the unfused ATen operators they
+// replace; the operators as TorchScript calls them.
 #include "neuralom/model/fused_kernels.h"
 
 #include <algorithm>
@@ -91,6 +91,114 @@ TEST(EdgeSilu, IsRegisteredAsATorchOperator) {
                                               const at::Tensor&, const at::Tensor&)>()
                              .call(s, idx, s, s, idx);
   EXPECT_NEAR(out[0][0].item<float>(), silu(3.0F), 1e-6F);
+}
+
+// --- LayerNorm + residual, LayerNorm + scatter-sum ----------------------------------------------
+
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  return at::layer_norm(x, {x.size(-1)}, w, b, 1e-5, /*cudnn_enable=*/false);
+}
+
+TEST(LayerNormAdd, HandComputed) {
+  // One row (1, 2, 3): mean 2, variance 2/3; weight (1, 2, 1), bias (0, 0, 1), residual (10, 20, 30).
+  const at::Tensor x = at::tensor(std::vector<float>{1.0F, 2.0F, 3.0F}).view({1, 3});
+  const at::Tensor w = at::tensor(std::vector<float>{1.0F, 2.0F, 1.0F});
+  const at::Tensor b = at::tensor(std::vector<float>{0.0F, 0.0F, 1.0F});
+  const at::Tensor r = at::tensor(std::vector<float>{10.0F, 20.0F, 30.0F}).view({1, 3});
+  const at::Tensor out = layer_norm_add(x, 3, w, b, 1e-5, r);
+  const double z = 1.0 / std::sqrt(2.0 / 3.0 + 1e-5);
+  EXPECT_NEAR(out[0][0].item<float>(), 10.0 - z, 1e-5);
+  EXPECT_NEAR(out[0][1].item<float>(), 20.0, 1e-5);
+  EXPECT_NEAR(out[0][2].item<float>(), 30.0 + z + 1.0, 1e-5);
+}
+
+TEST(LayerNormAdd, EqualsTheUnfusedOperatorsBitForBit) {
+  // More rows than a few blocks, a width that is not a multiple of the vector length, and the
+  // [B, N, H] shape of a batched tensor.
+  at::manual_seed(11);
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{3 * kLayerNormBlockRows + 17, 37},
+                                            std::vector<int64_t>{2, 1500, 24}}) {
+    const int64_t width = shape.back();
+    const at::Tensor x = at::randn(shape) * 3 + 1;
+    const at::Tensor r = at::randn(shape);
+    const at::Tensor w = at::randn({width});
+    const at::Tensor b = at::randn({width});
+    const at::Tensor fused = layer_norm_add(x, width, w, b, 1e-5, r);
+    EXPECT_TRUE(at::equal(fused, layer_norm(x, w, b).add_(r))) << shape.size();
+  }
+}
+
+TEST(LayerNormAdd, OtherLayoutsTakeTheUnfusedOperators) {
+  at::manual_seed(5);
+  const at::Tensor w = at::randn({6});
+  const at::Tensor b = at::randn({6});
+  // A residual that broadcasts, double precision, no affine parameters, a non-contiguous input.
+  const at::Tensor x = at::randn({10, 6});
+  const at::Tensor row = at::randn({6});
+  EXPECT_TRUE(at::equal(layer_norm_add(x, 6, w, b, 1e-5, row), layer_norm(x, w, b).add_(row)));
+  const at::Tensor xd = x.to(at::kDouble);
+  EXPECT_TRUE(at::equal(layer_norm_add(xd, 6, w.to(at::kDouble), b.to(at::kDouble), 1e-5, xd),
+                        layer_norm(xd, w.to(at::kDouble), b.to(at::kDouble)).add_(xd)));
+  EXPECT_TRUE(at::equal(layer_norm_add(x, 6, c10::nullopt, c10::nullopt, 1e-5, x),
+                        at::layer_norm(x, {6}).add_(x)));
+  const at::Tensor strided = at::randn({6, 10}).t();
+  EXPECT_TRUE(at::equal(layer_norm_add(strided, 6, w, b, 1e-5, x), layer_norm(strided, w, b).add_(x)));
+}
+
+TEST(LayerNormIndexAdd, HandComputed) {
+  // Rows (1, 3) and (0, 4) normalise to (-1, 1) each (variance 1 and 4, eps 0 for round numbers);
+  // with weight (2, 1) and bias (0, 1): (-2, 2) each. Both onto node 1, none onto node 0.
+  const at::Tensor x = at::tensor(std::vector<float>{1.0F, 3.0F, 0.0F, 4.0F}).view({2, 2});
+  const at::Tensor w = at::tensor(std::vector<float>{2.0F, 1.0F});
+  const at::Tensor b = at::tensor(std::vector<float>{0.0F, 1.0F});
+  at::Tensor agg = at::tensor(std::vector<float>{5.0F, 5.0F, 1.0F, 1.0F}).view({2, 2});
+  const at::Tensor index = at::tensor(std::vector<int64_t>{1, 1});
+  at::Tensor& out = layer_norm_index_add_(agg, index, x, 2, w, b, 0.0);
+  EXPECT_TRUE(out.is_same(agg));
+  const std::vector<float> expected{5.0F, 5.0F, 1.0F - 4.0F, 1.0F + 4.0F};
+  for (int64_t i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(agg.view(-1)[i].item<float>(), expected[static_cast<std::size_t>(i)]);
+}
+
+TEST(LayerNormIndexAdd, EqualsTheUnfusedOperatorsBitForBit) {
+  // Edges sorted by destination as the graphs store them, and unsorted; destinations shared
+  // across block boundaries, so that the order of the sums matters.
+  at::manual_seed(13);
+  const int64_t edges = 3 * kLayerNormBlockRows + 101;
+  const int64_t width = 37;
+  const int64_t nodes = 700;
+  const at::Tensor x = at::randn({edges, width}) * 2 - 1;
+  const at::Tensor w = at::randn({width});
+  const at::Tensor b = at::randn({width});
+  const at::Tensor start = at::randn({nodes, width});
+  const at::Tensor random = at::randint(0, nodes, {edges}, at::kLong);
+  for (const at::Tensor& index : {std::get<0>(random.sort()), random}) {
+    at::Tensor fused = start.clone();
+    layer_norm_index_add_(fused, index, x, width, w, b, 1e-5);
+    at::Tensor reference = start.clone();
+    reference.index_add_(0, index, layer_norm(x, w, b));
+    EXPECT_TRUE(at::equal(fused, reference));
+  }
+}
+
+TEST(LayerNormIndexAdd, RejectsIndicesOutOfRangeBeforeAddingAnything) {
+  const at::Tensor x = at::randn({2 * kLayerNormBlockRows, 3});
+  const at::Tensor w = at::ones({3});
+  const at::Tensor b = at::zeros({3});
+  at::Tensor agg = at::zeros({4, 3});
+  at::Tensor index = at::zeros({2 * kLayerNormBlockRows}, at::kLong);
+  index[2 * kLayerNormBlockRows - 1] = 4;  // in the last block
+  EXPECT_THROW(layer_norm_index_add_(agg, index, x, 3, w, b, 1e-5), c10::Error);
+  EXPECT_TRUE(at::equal(agg, at::zeros({4, 3})));
+  index[2 * kLayerNormBlockRows - 1] = -1;
+  EXPECT_THROW(layer_norm_index_add_(agg, index, x, 3, w, b, 1e-5), c10::Error);
+}
+
+TEST(LayerNormKernels, AreRegisteredAsTorchOperators) {
+  auto& dispatcher = c10::Dispatcher::singleton();
+  for (const char* name : {fused_operator_names().edge_silu, fused_operator_names().layer_norm_add,
+                           fused_operator_names().layer_norm_index_add}) {
+    EXPECT_TRUE(dispatcher.findSchema({name, ""}).has_value()) << name;
+  }
 }
 
 }  // namespace
