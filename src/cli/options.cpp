@@ -114,8 +114,9 @@ const std::vector<OptionSpec>& option_table() {
        "use deterministic algorithms: on a GPU, runs repeat bit for bit and batch B equals batch 1 (scatter-adds "
        "without atomics; slower); the CPU is deterministic anyway", false},
       {"Execution", "no-fused-kernels", nullptr, Kind::kFlag, "",
-       "CPU: run the networks' operators as exported instead of neuralom's fused edge kernel (gather + add + SiLU "
-       "in one pass; the same sums, the SiLU may round about 2 ulp differently)", false},
+       "CPU: run the networks' operators as exported instead of neuralom's fused kernels (edge gather + add + SiLU "
+       "in one pass, LayerNorm + residual and LayerNorm + scatter-sum block by block; the same sums, the SiLU may "
+       "round about 2 ulp differently)", false},
       {"Execution", "decode-land", "decode_land", Kind::kFlag, "",
        "also run the ocean models' decoder and output head at grid points that are land in every output channel "
        "(their outputs are masked to 0 either way; by default they are skipped, which is faster)", false},

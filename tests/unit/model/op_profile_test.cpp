@@ -105,7 +105,8 @@ TEST(OpProfile, RecordsOnlyWhileActive) {
   OpProfile second;  // a new profile starts from nothing
   (void)at::cos(t);
   (void)at::cos(t);
-  const OpTime* again = find(second.stop(), "aten::cos");
+  const std::vector<OpTime> ops = second.stop();  // kept: find points into it
+  const OpTime* again = find(ops, "aten::cos");
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->calls, 2);
 }
@@ -115,7 +116,8 @@ TEST(OpProfile, OneAtATime) {
   EXPECT_THROW(OpProfile{}, std::logic_error);
   const at::Tensor t = at::ones({8});
   (void)at::sin(t);
-  const OpTime* sin = find(profile.stop(), "aten::sin");
+  const std::vector<OpTime> ops = profile.stop();
+  const OpTime* sin = find(ops, "aten::sin");
   ASSERT_NE(sin, nullptr);
   EXPECT_EQ(sin->calls, 1);
 }
