@@ -9,39 +9,33 @@
 namespace neuralom {
 namespace {
 
-bool cpu_float_rows(const at::Tensor& t, int64_t width) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.dim() == 2 && t.is_contiguous() &&
-         t.size(1) == width;
+bool cpu_contiguous(const at::Tensor& t, at::ScalarType dtype) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == dtype && t.is_contiguous();
 }
 
-bool cpu_long_vector(const at::Tensor& t, int64_t length) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == at::kLong && t.dim() == 1 && t.is_contiguous() &&
-         t.size(0) == length;
+/// [rows, width] float32.
+bool cpu_float_rows(const at::Tensor& t, int64_t width) {
+  return cpu_contiguous(t, at::kFloat) && t.dim() == 2 && t.size(1) == width;
+}
+
+/// [length] of `dtype`.
+bool cpu_vector(const at::Tensor& t, at::ScalarType dtype, int64_t length) {
+  return cpu_contiguous(t, dtype) && t.dim() == 1 && t.size(0) == length;
 }
 
 bool edge_silu_fusable(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e, const at::Tensor& d,
                        const at::Tensor& dst) {
   const int64_t width = e.dim() == 2 ? e.size(1) : -1;
   return cpu_float_rows(s, width) && cpu_float_rows(e, width) && cpu_float_rows(d, width) &&
-         cpu_long_vector(src, e.size(0)) && cpu_long_vector(dst, e.size(0));
+         cpu_vector(src, at::kLong, e.size(0)) && cpu_vector(dst, at::kLong, e.size(0));
 }
 
-/// A LayerNorm over the last dimension of a contiguous float32 CPU tensor, with weight and bias.
+/// A LayerNorm over the last dimension, of size `width`, of a contiguous float32 CPU tensor, with
+/// weight and bias.
 bool layer_norm_fusable(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
                         const c10::optional<at::Tensor>& bias) {
-  if (!x.defined() || !x.device().is_cpu() || x.scalar_type() != at::kFloat || x.dim() < 1 || !x.is_contiguous() ||
-      width != x.size(-1)) {
-    return false;
-  }
-  for (const c10::optional<at::Tensor>* p : {&weight, &bias}) {
-    if (!p->has_value() || !(*p)->defined()) return false;
-    const at::Tensor& t = **p;
-    if (!t.device().is_cpu() || t.scalar_type() != at::kFloat || t.dim() != 1 || !t.is_contiguous() ||
-        t.size(0) != x.size(-1)) {
-      return false;
-    }
-  }
-  return true;
+  return cpu_contiguous(x, at::kFloat) && x.dim() >= 1 && x.size(-1) == width && weight.has_value() &&
+         cpu_vector(*weight, at::kFloat, width) && bias.has_value() && cpu_vector(*bias, at::kFloat, width);
 }
 
 void check_indices(const at::Tensor& index, int64_t rows, const char* op, const char* what) {
@@ -109,8 +103,8 @@ at::Tensor edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tenso
 
 at::Tensor layer_norm_add(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
                           const c10::optional<at::Tensor>& bias, double eps, const at::Tensor& residual) {
-  if (!layer_norm_fusable(x, width, weight, bias) || !residual.defined() || !residual.device().is_cpu() ||
-      residual.scalar_type() != at::kFloat || !residual.is_contiguous() || residual.sizes() != x.sizes()) {
+  if (!layer_norm_fusable(x, width, weight, bias) || !cpu_contiguous(residual, at::kFloat) ||
+      residual.sizes() != x.sizes()) {
     return at::layer_norm(x, {width}, weight, bias, eps, /*cudnn_enable=*/false).add_(residual);
   }
   const int64_t rows = width == 0 ? 0 : x.numel() / width;
@@ -130,7 +124,7 @@ at::Tensor& layer_norm_index_add_(at::Tensor& self, const at::Tensor& index, con
                                   const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
                                   double eps) {
   const bool fusable = layer_norm_fusable(x, width, weight, bias) && x.dim() == 2 && cpu_float_rows(self, width) &&
-                       cpu_long_vector(index, x.size(0));
+                       cpu_vector(index, at::kLong, x.size(0));
   if (!fusable) {
     return self.index_add_(0, index, at::layer_norm(x, {width}, weight, bias, eps, /*cudnn_enable=*/false));
   }

@@ -1,8 +1,8 @@
 #include "neuralom/model/kernel_fusion.h"
 
+#include <memory>
 #include <string>
 #include <unordered_map>
-#include <memory>
 #include <vector>
 
 #include <torch/csrc/jit/ir/ir.h>
@@ -23,14 +23,22 @@ using torch::jit::Graph;
 using torch::jit::Node;
 using torch::jit::Value;
 
-/// Number of nodes in `block` and the blocks inside it.
-int64_t count_nodes(const Block* block, const char* kind = nullptr) {
-  int64_t n = 0;
-  for (const Node* node : block->nodes()) {
-    if (kind == nullptr || node->kind().toQualString() == std::string(kind)) ++n;
-    for (const Block* inner : node->blocks()) n += count_nodes(inner, kind);
+/// The nodes of `kind` (all nodes when null) in `block` and the blocks inside it, in order.
+void collect(Block* block, const char* kind, std::vector<Node*>& out) {
+  for (Node* node : block->nodes()) {
+    if (kind == nullptr || node->kind().toQualString() == std::string(kind)) out.push_back(node);
+    for (Block* inner : node->blocks()) collect(inner, kind, out);
   }
-  return n;
+}
+
+std::vector<Node*> nodes_of_kind(Block* block, const char* kind = nullptr) {
+  std::vector<Node*> nodes;
+  collect(block, kind, nodes);
+  return nodes;
+}
+
+int64_t count_nodes(Block* block, const char* kind = nullptr) {
+  return static_cast<int64_t>(nodes_of_kind(block, kind).size());
 }
 
 /// Inlines every method and function call, however deep. torch::jit::Inline inlines one level
@@ -80,10 +88,8 @@ graph(%s, %src, %e, %d, %dst, %dim, %alpha):
   return static_cast<int>(count_nodes(graph->block(), fused_operator_names().edge_silu));
 }
 
-/// The exporter's LayerNorm, inlined, is  prim::If(dtype == float32) { layer_norm(x, ...) }
-/// else { the float32-statistics version }.  For a `consumer` whose `input` is the output of such
-/// an If placed right before it, used by nothing else: the If, and the layer_norm its first branch
-/// returns (used by nothing else either). Null otherwise.
+/// An exporter's LayerNorm, inlined:  prim::If(dtype == float32) { layer_norm(x, ...) }
+/// else { the float32-statistics version }.
 struct LayerNormBranch {
   Node* branch = nullptr;
   Node* layer_norm = nullptr;
@@ -105,6 +111,9 @@ Value* single_element(Graph& graph, Value* list) {
   return nullptr;
 }
 
+/// For a `consumer` whose `input` is the output of such an If placed right before it, used by
+/// nothing else: the If, and the layer_norm its first branch returns (used by nothing else
+/// either), with a one-element normalized_shape. Null members otherwise.
 LayerNormBranch layer_norm_before(Graph& graph, Node* consumer, Value* input) {
   Node* branch = consumer->prev();
   if (input->node() != branch || branch->kind() != c10::prim::If || branch->outputs().size() != 1 ||
@@ -145,20 +154,11 @@ void rewrite(Node* consumer, const LayerNormBranch& b, MakeFused make_fused, Mak
   consumer->destroy();
 }
 
-void collect(Block* block, const char* kind, std::vector<Node*>& out) {
-  for (Node* node : block->nodes()) {
-    if (node->kind().toQualString() == std::string(kind)) out.push_back(node);
-    for (Block* inner : node->blocks()) collect(inner, kind, out);
-  }
-}
-
 /// layer_norm → add_(·, residual, 1)  ⇒  neuralom::layer_norm_add.
 int fuse_layer_norm_add(Graph& graph) {
-  std::vector<Node*> adds;
-  collect(graph.block(), "aten::add_", adds);
   const c10::Symbol fused_op = c10::Symbol::fromQualString(fused_operator_names().layer_norm_add);
   int fused = 0;
-  for (Node* add : adds) {
+  for (Node* add : nodes_of_kind(graph.block(), "aten::add_")) {
     if (add->inputs().size() != 3 || !constant_is(add->input(2), 1) || !is_tensor(add->input(1))) continue;
     const LayerNormBranch b = layer_norm_before(graph, add, add->input(0));
     Value* residual = add->input(1);
@@ -169,7 +169,9 @@ int fuse_layer_norm_add(Graph& graph) {
         [&](c10::ArrayRef<Value*> ln, Value* width) {
           return graph.insert(fused_op, {ln[0], width, ln[2], ln[3], ln[4], residual});
         },
-        [&](Value* normed) { return graph.insert(c10::aten::add_, {normed, residual}, {torch::jit::NamedValue("alpha", alpha)}); });
+        [&](Value* normed) {
+          return graph.insert(c10::aten::add_, {normed, residual}, {torch::jit::NamedValue("alpha", alpha)});
+        });
     ++fused;
   }
   return fused;
@@ -177,11 +179,9 @@ int fuse_layer_norm_add(Graph& graph) {
 
 /// layer_norm → index_add_(self, 0, index, ·, 1)  ⇒  neuralom::layer_norm_index_add_.
 int fuse_layer_norm_index_add(Graph& graph) {
-  std::vector<Node*> scatters;
-  collect(graph.block(), "aten::index_add_", scatters);
   const c10::Symbol fused_op = c10::Symbol::fromQualString(fused_operator_names().layer_norm_index_add);
   int fused = 0;
-  for (Node* scatter : scatters) {
+  for (Node* scatter : nodes_of_kind(graph.block(), "aten::index_add_")) {
     if (scatter->inputs().size() != 5 || !constant_is(scatter->input(1), 0) || !constant_is(scatter->input(4), 1)) {
       continue;
     }
@@ -196,7 +196,9 @@ int fuse_layer_norm_index_add(Graph& graph) {
         [&](c10::ArrayRef<Value*> ln, Value* width) {
           return graph.insert(fused_op, {self, index, ln[0], width, ln[2], ln[3], ln[4]});
         },
-        [&](Value* normed) { return graph.insert(c10::aten::index_add_, {self, dim, index, normed}, {torch::jit::NamedValue("alpha", alpha)}); });
+        [&](Value* normed) {
+          return graph.insert(c10::aten::index_add_, {self, dim, index, normed}, {torch::jit::NamedValue("alpha", alpha)});
+        });
     ++fused;
   }
   return fused;
@@ -215,7 +217,7 @@ FusedSequences fuse_kernels(torch::jit::Module& module) {
   torch::jit::ConstantPropagationImmutableTypes(graph);
   torch::jit::ConstantPooling(graph);
   counts.edge_silu = fuse_edge_silu(graph);
-  // After the edge sums: a LayerNorm's input never is one of their patterns' values.
+  // The two kinds of sequence share no node, so the order of the passes does not matter.
   counts.layer_norm_add = fuse_layer_norm_add(*graph);
   counts.layer_norm_index_add = fuse_layer_norm_index_add(*graph);
   graph->lint();

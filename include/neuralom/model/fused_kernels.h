@@ -33,9 +33,9 @@ namespace neuralom {
 /// size) is still in the last-level cache when the SiLU runs over it.
 constexpr int64_t kEdgeSiluBlockRows = 4096;
 
-/// Rows per block of the LayerNorm kernels: 1024 x 432 floats (1.7 MiB) split over the threads
-/// stays in their L2 caches between the normalisation and its consumer (measured: 256 to 16384
-/// rows take the same time within 5 %, at full size on this project's 2-core machine).
+/// Rows per block of the LayerNorm kernels: 1024 x 432 floats (1.7 MiB at full size) are still in
+/// cache when the consumer reads them (measured on a 103,563 x 432 chunk, 2 threads: 256 to 16384
+/// rows take the same time within 10 %; docs/performance.md, fourth round).
 constexpr int64_t kLayerNormBlockRows = 1024;
 
 /// silu((s[src] + e) + d[dst]) as a new tensor: `s` [N_s, H], `d` [N_d, H], `e` [E, H] float32,
