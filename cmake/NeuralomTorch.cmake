@@ -14,7 +14,8 @@ set(_neuralom_cuda_request "${NEURALOM_WITH_CUDA}")
 
 # LibTorch's CUDA setup enables the CUDA language; with CMP0104 NEW that initialises
 # CMAKE_CUDA_ARCHITECTURES, which LibTorch then warns about and ignores (it uses
-# TORCH_CUDA_ARCH_LIST). We compile no CUDA sources, so keep the variable unset.
+# TORCH_CUDA_ARCH_LIST). Keep the variable unset: our one CUDA target names its architectures
+# (NEURALOM_CUDA_ARCHITECTURES below).
 cmake_policy(PUSH)
 if(POLICY CMP0104)
   cmake_policy(SET CMP0104 OLD)
@@ -67,6 +68,13 @@ endif()
 if(NEURALOM_WITH_CUDA)
   find_package(CUDAToolkit REQUIRED)  # already found by LibTorch; gives CUDAToolkit_VERSION
 endif()
+# The GPUs the fused operators' kernels are compiled for (CMake's CUDA_ARCHITECTURES syntax):
+# Turing to Blackwell as machine code, and PTX of the newest for the GPUs after it.
+set(NEURALOM_CUDA_ARCHITECTURES "75-real;80-real;86-real;89-real;90-real;100-real;120-real;120-virtual" CACHE STRING
+  "CUDA architectures of neuralom's own kernels (CUDA builds; e.g. 90 for an H100/H200 only)")
+# Every target that links them gets the shared CUDA runtime, the one LibTorch uses, instead of
+# CMake's default static one: a second runtime in the process would have its own streams.
+set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
 
 # pip's torch finds its CUDA libraries (NCCL, cuDNN, cuBLAS ...) in the nvidia-* wheels through
 # its RPATH, but the linker, resolving libtorch_cuda.so's dependencies, searches our -rpath first,

@@ -20,11 +20,16 @@
 # Steps, each timed and logged to <out>/gpu_check.log; results in <out>/gpu_check.json:
 #   1. build    neuralom against the image's torch (Release, CUDA code paths on; tests off)
 #   2. golden   tests/e2e/test_simulate.py and test_forecast.py on the device (the goldens'
-#               float32 bounds; needs pytest and h5py, which the GPU image has)
+#               float32 bounds; needs pytest and h5py, which the GPU image has), then
+#               tests/e2e/test_fused_kernels.py: the golden rollouts with --cuda-fused-kernels
+#               within 1e-5 of the exported operators (all three CUDA kernels: without
+#               --deterministic, which would give the scatter-sum to ATen)
 #   3. equal    eager vs CUDA graphs on the same input (max |difference|; identical on the CPU
-#               by construction, as --cuda-graphs is refused there) and fp32 vs bf16 deviation
+#               by construction, as --cuda-graphs is refused there), eager vs --cuda-fused-kernels
+#               (cuda only) and fp32 vs bf16 deviation
 #   4. bench    `neuralom bench simulate`, random-init models of the size, precision
-#               fp32/tf32/bf16 x batch 1/2/4, each with and without --cuda-graphs (cuda only)
+#               fp32/tf32/bf16 x batch 1/2/4, each with and without --cuda-graphs (cuda only);
+#               fp32 and tf32 also with --cuda-fused-kernels (cuda only)
 # Finishes within 8 minutes on an H200 node including the build.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -175,8 +180,10 @@ build() {
   torch_prefix="$("$python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')" || return 1
   local prefixes="$torch_prefix" extra=() nvcc
   if nvcc="$(find_nvcc)"; then
+    # neuralom's own kernels for the GPU at hand only (H100/H200: 90), which builds faster.
     extra+=(-DCMAKE_CUDA_COMPILER="$nvcc" -DCUDA_TOOLKIT_ROOT_DIR="$(dirname "$(dirname "$nvcc")")"
-            -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}")
+            -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
+            -DNEURALOM_CUDA_ARCHITECTURES="${NEURALOM_CUDA_ARCHITECTURES:-90}")
   fi
   if [ -f "$DEBS/prefix.tar.xz" ] || ls "$DEBS"/*.deb >/dev/null 2>&1; then
     log "unpacking .gpu-debs into $prefix"
@@ -229,15 +236,20 @@ golden() {
   fi
   # Deterministic algorithms: the golden tests compare batch 2 with batch 1 and runs with each other
   # bit for bit, which CUDA's atomic scatter-adds do not give otherwise.
-  if NEURALOM_BIN="$bin" NEURALOM_TEST_DEVICE="$device" NEURALOM_TEST_RUN_FLAGS="--deterministic" NEURALOM_PYTHON="$python" \
-      NEURALOM_TEST_DATA_DIR="$ROOT/tests/data" NEURALOM_SOURCE_DIR="$ROOT" NEURALOM_TEST_WORK_DIR="$work/tests" \
-      PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
-      logged "$python" -m pytest -q -p no:cacheprovider -W "ignore:\`torch.jit.:FutureWarning" \
-      "$ROOT/tests/e2e/test_simulate.py" "$ROOT/tests/e2e/test_forecast.py"; then
-    step golden ok $(( $(date +%s) - t ))
-  else
-    step golden failed $(( $(date +%s) - t ))
-  fi
+  local status=ok
+  goldens "--deterministic" "$work/tests" "$ROOT/tests/e2e/test_simulate.py" "$ROOT/tests/e2e/test_forecast.py" ||
+    status=failed
+  # The fused CUDA kernels against the exported operators, atomics included.
+  goldens "" "$work/tests_fused" "$ROOT/tests/e2e/test_fused_kernels.py" || status=failed
+  step golden "$status" $(( $(date +%s) - t ))
+}
+goldens() {  # goldens RUN_FLAGS WORK_DIR TEST_FILE...
+  local flags="$1" dir="$2"
+  shift 2
+  NEURALOM_BIN="$bin" NEURALOM_TEST_DEVICE="$device" NEURALOM_TEST_RUN_FLAGS="$flags" NEURALOM_PYTHON="$python" \
+    NEURALOM_TEST_DATA_DIR="$ROOT/tests/data" NEURALOM_SOURCE_DIR="$ROOT" NEURALOM_TEST_WORK_DIR="$dir" \
+    PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 \
+    logged "$python" -m pytest -q -p no:cacheprovider -W "ignore:\`torch.jit.:FutureWarning" "$@"
 }
 if [ "$mode" = cpu ]; then
   step golden skipped 0 "the CPU golden tests run in CTest"
@@ -247,8 +259,8 @@ fi
 
 # One benchmark run; prints its output directory, or nothing when it failed or time ran out.
 BUDGET_SECONDS=${GPU_CHECK_BUDGET_SECONDS:-450}
-bench() {  # bench NAME BATCH PRECISION GRAPHS SAVE_FIELDS
-  local name="$1" batch="$2" precision="$3" graphs="$4" ics="0" i run="$work/runs/$1"
+bench() {  # bench NAME BATCH PRECISION GRAPHS SAVE_FIELDS [FUSED]
+  local name="$1" batch="$2" precision="$3" graphs="$4" fused="${6:-0}" ics="0" i run="$work/runs/$1"
   if [ $(( $(date +%s) - T0 )) -gt "$BUDGET_SECONDS" ]; then
     log "$name: skipped, past the ${BUDGET_SECONDS} s budget"
     return
@@ -256,6 +268,7 @@ bench() {  # bench NAME BATCH PRECISION GRAPHS SAVE_FIELDS
   for ((i = 1; i < batch; i++)); do ics="$ics,$i"; done
   local flags=(--precision "$precision")
   [ "$graphs" = 1 ] && flags+=(--cuda-graphs)
+  [ "$fused" = 1 ] && flags+=(--cuda-fused-kernels)
   # Fields only where they are compared: writing them copies every day to the host.
   [ "$5" = 1 ] && flags+=(--save-fields --save-channels 0,23,46,69,92 --format hdf5)
   logged "$bin" bench simulate --data-dir "$assets/data" --stages "$assets/stage1.pt,$assets/stage2.pt" \
@@ -272,8 +285,9 @@ bench() {  # bench NAME BATCH PRECISION GRAPHS SAVE_FIELDS
 t=$(date +%s)
 eager=$(bench eager_fp32_b2 2 fp32 0 1)
 bf16=$(bench eager_bf16_b2 2 bf16 0 1)
-graphs=""
+graphs="" fused=""
 [ "$device" != cpu ] && graphs=$(bench graphs_fp32_b2 2 fp32 1 1)
+[ "$device" != cpu ] && fused=$(bench eager_fp32_b2_fused 2 fp32 0 1 1)
 compare() {  # compare RUN_A RUN_B -> {"max_abs": .., "rms": .., "rms_field": ..} or null
   [ -n "$1" ] && [ -n "$2" ] || { echo null; return; }
   "$python" - "$1/results_simulation.h5" "$2/results_simulation.h5" <<'EOF' 2>>"$LOG" || echo null
@@ -288,9 +302,10 @@ EOF
 }
 if "$python" -c 'import h5py' 2>/dev/null; then
   eager_vs_graphs=$(compare "$eager" "$graphs")
+  eager_vs_fused=$(compare "$eager" "$fused")
   fp32_vs_bf16=$(compare "$eager" "$bf16")
 else
-  eager_vs_graphs=null fp32_vs_bf16=null
+  eager_vs_graphs=null eager_vs_fused=null fp32_vs_bf16=null
 fi
 step compare ok $(( $(date +%s) - t ))
 
@@ -304,17 +319,24 @@ batches=(1 2 4)
 RESULTS=()
 # Batch outermost (1, 4, then 2), so that what the time budget cuts first is batch 2.
 [ "$mode" = cpu ] || batches=(1 4 2)
+json_bool() { [ "$1" = 1 ] && echo true || echo false; }
 for batch in "${batches[@]}"; do
   for precision in "${precisions[@]}"; do
-    for g in "${graph_modes[@]}"; do
-      name="${precision}_b${batch}$([ "$g" = 1 ] && echo _graphs)"
-      run=$(bench "$name" "$batch" "$precision" "$g" 0)
-      if [ -n "$run" ] && [ -f "$run/bench.json" ]; then
-        RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"exit_status\": $(cat "$run.status"), \"bench\": $(cat "$run/bench.json")}")
-      else
-        RESULTS+=("{\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $([ "$g" = 1 ] && echo true || echo false), \"bench\": null}")
-      fi
-      log "$name: $(grep -oE '"seconds_per_day_step(_after_warmup)?": [0-9.eE+-]+' "$run/bench.json" 2>/dev/null | tr '\n' ' ' || echo failed)"
+    # The fused CUDA kernels replace float32 operators only: not for bf16.
+    fused_modes=(0)
+    [ "$device" != cpu ] && [ "$precision" != bf16 ] && fused_modes=(0 1)
+    for f in "${fused_modes[@]}"; do
+      for g in "${graph_modes[@]}"; do
+        name="${precision}_b${batch}$([ "$g" = 1 ] && echo _graphs)$([ "$f" = 1 ] && echo _fused)"
+        run=$(bench "$name" "$batch" "$precision" "$g" 0 "$f")
+        record="\"name\": \"$name\", \"precision\": \"$precision\", \"batch\": $batch, \"cuda_graphs\": $(json_bool "$g"), \"cuda_fused_kernels\": $(json_bool "$f")"
+        if [ -n "$run" ] && [ -f "$run/bench.json" ]; then
+          RESULTS+=("{$record, \"exit_status\": $(cat "$run.status"), \"bench\": $(cat "$run/bench.json")}")
+        else
+          RESULTS+=("{$record, \"bench\": null}")
+        fi
+        log "$name: $(grep -oE '"seconds_per_day_step(_after_warmup)?": [0-9.eE+-]+' "$run/bench.json" 2>/dev/null | tr '\n' ' ' || echo failed)"
+      done
     done
   done
 done
@@ -335,6 +357,7 @@ cat > "$out/gpu_check.json" <<EOF
   "total_seconds": $(( $(date +%s) - T0 )),
   "steps": [$(join "${STEPS[@]}")],
   "eager_vs_cuda_graphs": $eager_vs_graphs,
+  "eager_vs_cuda_fused_kernels": $eager_vs_fused,
   "fp32_vs_bf16": $fp32_vs_bf16,
   "benchmarks": [$(join "${RESULTS[@]}")]
 }

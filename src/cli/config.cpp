@@ -25,7 +25,8 @@ const std::set<std::string>& known_keys() {
       "atmos_forcing_channels", "output_dir", "save_fields", "save_channels", "save_leads", "compression",
       "baselines", "format", "anomalies", "save_truth", "latitude_start", "latitude_step", "longitude_start",
       "longitude_step", "depths", "extremes", "extreme_variables", "extreme_quantiles", "extreme_thresholds", "overwrite", "hash_data", "batch", "device", "threads", "static_cache", "edge_chunk", "host_cache", "prefetch",
-      "on_nonfinite", "log_level", "precision", "cuda_graphs", "deterministic", "decode_land", "fused_kernels"};
+      "on_nonfinite", "log_level", "precision", "cuda_graphs", "deterministic", "decode_land", "fused_kernels",
+      "cuda_fused_kernels"};
   return keys;
 }
 

@@ -117,6 +117,10 @@ const std::vector<OptionSpec>& option_table() {
        "CPU: run the networks' operators as exported instead of neuralom's fused kernels (edge gather + add + SiLU "
        "in one pass, LayerNorm + residual and LayerNorm + scatter-sum block by block; the same sums, the SiLU may "
        "round about 2 ulp differently)", false},
+      {"Execution", "cuda-fused-kernels", "cuda_fused_kernels", Kind::kFlag, "",
+       "CUDA: run neuralom's fused kernels on the GPU too (experimental: off by default until validated on a GPU "
+       "with scripts/gpu_check.sh; within float32 rounding of the exported operators, the scatter-sum atomic as "
+       "ATen's; refused on the CPU)", false},
       {"Execution", "decode-land", "decode_land", Kind::kFlag, "",
        "also run the ocean models' decoder and output head at grid points that are land in every output channel "
        "(their outputs are masked to 0 either way; by default they are skipped, which is faster)", false},

@@ -320,6 +320,7 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.deterministic = boolean("deterministic", false);
   s.decode_land = boolean("decode_land", false);
   s.fused_kernels = boolean("fused_kernels", true);
+  s.cuda_fused_kernels = boolean("cuda_fused_kernels", false);
   const std::string nonfinite = text("on_nonfinite", "error");
   if (nonfinite != "error" && nonfinite != "warn") {
     throw ConfigError(src.find("on_nonfinite")->origin + ": on_nonfinite must be 'error' or 'warn', got '" +

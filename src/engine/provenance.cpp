@@ -36,7 +36,7 @@ Json settings_json(const RunPlan& plan) {
   j["edge_chunk"] = plan.edge_chunk;
   j["static_cache"] = static_cache_name(plan.static_cache);
   j["decode_land"] = s.decode_land;
-  j["fused_kernels"] = s.fused_kernels && plan.device.is_cpu();
+  j["fused_kernels"] = s.fused_kernels && (plan.device.is_cpu() || (plan.device.is_cuda() && s.cuda_fused_kernels));
   j["host_cache_mib"] = plan.host_cache_bytes >> 20;
   j["output_dir"] = s.output_dir;
   j["device"] = plan.device.str();

@@ -210,6 +210,14 @@ RunPlan plan_run(const RunSettings& settings) {
     throw ConfigError("--cuda-graphs needs a CUDA device, but the run is on " + plan.device.str() +
                       " (CUDA graphs replay GPU kernels; drop the flag on the CPU)");
   }
+  if (settings.cuda_fused_kernels && !settings.fused_kernels) {
+    throw ConfigError("--cuda-fused-kernels and --no-fused-kernels (fused_kernels: false) contradict each other; "
+                      "pass one of them");
+  }
+  if (settings.cuda_fused_kernels && !plan.device.is_cuda()) {
+    throw ConfigError("--cuda-fused-kernels needs a CUDA device, but the run is on " + plan.device.str() +
+                      " (the CPU runs its own fused kernels by default; drop the flag)");
+  }
   plan.edge_chunk = resolve_edge_chunk(plan);
   plan.static_cache = resolve_static_cache(settings.static_cache, plan.device);
   plan.host_cache_bytes = resolve_host_cache(plan);
@@ -244,7 +252,8 @@ std::string RunPlan::describe() const {
     << (host_cache_bytes > 0 ? std::to_string(host_cache_bytes >> 20) + " MiB" : std::string("off"))
     << (s.precision != Precision::kFp32 ? std::string(", precision ") + precision_name(s.precision) : std::string())
     << (s.cuda_graphs ? ", CUDA graphs" : "") << (s.deterministic ? ", deterministic" : "")
-    << (s.decode_land ? ", land decoded" : "") << (!s.fused_kernels && device.is_cpu() ? ", unfused" : "") << "\n";
+    << (s.decode_land ? ", land decoded" : "") << (!s.fused_kernels && device.is_cpu() ? ", unfused" : "")
+    << (s.cuda_fused_kernels ? ", CUDA fused kernels" : "") << "\n";
   o << "output:          " << (s.output_dir.empty() ? std::string("(none)") : s.output_dir);
   if (!s.output_dir.empty()) {
     o << ", about " << detail::format_bytes(output_bytes) << (s.save_fields && s.compression > 0 ? " before compression" : "")

@@ -231,6 +231,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     model_options.edge_chunk = plan.edge_chunk;
     model_options.precision = s.precision;
     model_options.fused_kernels = s.fused_kernels;
+    model_options.cuda_fused_kernels = s.cuda_fused_kernels;
     apply_precision(s.precision);
     if (s.deterministic) use_deterministic_algorithms();
     // The ocean stages compute outputs only where some channel is ocean; the atmosphere model

@@ -6,37 +6,21 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include "model/detail/fused_op_layouts.h"
+#if NEURALOM_WITH_CUDA
+#include "model/detail/cuda_fused_ops.h"
+#endif
+
 namespace neuralom {
 namespace {
 
-bool cpu_contiguous(const at::Tensor& t, at::ScalarType dtype) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == dtype && t.is_contiguous();
-}
+using detail::contiguous_on;
+using detail::float_rows;
+using detail::unfused_edge_silu;
+using detail::unfused_layer_norm;
+using detail::vector_of;
 
-/// [rows, width] float32.
-bool cpu_float_rows(const at::Tensor& t, int64_t width) {
-  return cpu_contiguous(t, at::kFloat) && t.dim() == 2 && t.size(1) == width;
-}
-
-/// [length] of `dtype`.
-bool cpu_vector(const at::Tensor& t, at::ScalarType dtype, int64_t length) {
-  return cpu_contiguous(t, dtype) && t.dim() == 1 && t.size(0) == length;
-}
-
-bool edge_silu_fusable(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e, const at::Tensor& d,
-                       const at::Tensor& dst) {
-  const int64_t width = e.dim() == 2 ? e.size(1) : -1;
-  return cpu_float_rows(s, width) && cpu_float_rows(e, width) && cpu_float_rows(d, width) &&
-         cpu_vector(src, at::kLong, e.size(0)) && cpu_vector(dst, at::kLong, e.size(0));
-}
-
-/// A LayerNorm over the last dimension, of size `width`, of a contiguous float32 CPU tensor, with
-/// weight and bias.
-bool layer_norm_fusable(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
-                        const c10::optional<at::Tensor>& bias) {
-  return cpu_contiguous(x, at::kFloat) && x.dim() >= 1 && x.size(-1) == width && weight.has_value() &&
-         cpu_vector(*weight, at::kFloat, width) && bias.has_value() && cpu_vector(*bias, at::kFloat, width);
-}
+const c10::Device kCpu{c10::kCPU};
 
 void check_indices(const at::Tensor& index, int64_t rows, const char* op, const char* what) {
   if (index.numel() == 0) return;
@@ -53,9 +37,7 @@ void for_each_normalised_block(const at::Tensor& x, int64_t width, const c10::op
   const int64_t rows = x.size(0);
   for (int64_t begin = 0; begin < rows; begin += kLayerNormBlockRows) {
     const int64_t count = std::min(kLayerNormBlockRows, rows - begin);
-    // cudnn_enable does not matter on the CPU.
-    const at::Tensor normed = at::layer_norm(x.narrow(0, begin, count), {width}, weight, bias, eps,
-                                             /*cudnn_enable=*/false);
+    const at::Tensor normed = unfused_layer_norm(x.narrow(0, begin, count), width, weight, bias, eps);
     consume(begin, count, normed);
   }
 }
@@ -69,9 +51,7 @@ const FusedOperatorNames& fused_operator_names() { return kNames; }
 
 at::Tensor edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e, const at::Tensor& d,
                      const at::Tensor& dst) {
-  if (!edge_silu_fusable(s, src, e, d, dst)) {
-    return at::silu_(s.index_select(0, src).add_(e).add_(d.index_select(0, dst)));
-  }
+  if (!detail::edge_silu_fusable(s, src, e, d, dst, kCpu)) return unfused_edge_silu(s, src, e, d, dst);
   check_indices(src, s.size(0), kNames.edge_silu, "source");
   check_indices(dst, d.size(0), kNames.edge_silu, "destination");
   const int64_t edges = e.size(0);
@@ -103,9 +83,9 @@ at::Tensor edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tenso
 
 at::Tensor layer_norm_add(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
                           const c10::optional<at::Tensor>& bias, double eps, const at::Tensor& residual) {
-  if (!layer_norm_fusable(x, width, weight, bias) || !cpu_contiguous(residual, at::kFloat) ||
+  if (!detail::layer_norm_fusable(x, width, weight, bias, kCpu) || !contiguous_on(residual, at::kFloat, kCpu) ||
       residual.sizes() != x.sizes()) {
-    return at::layer_norm(x, {width}, weight, bias, eps, /*cudnn_enable=*/false).add_(residual);
+    return unfused_layer_norm(x, width, weight, bias, eps).add_(residual);
   }
   const int64_t rows = width == 0 ? 0 : x.numel() / width;
   at::Tensor out = at::empty(x.sizes(), x.options());
@@ -123,11 +103,9 @@ at::Tensor layer_norm_add(const at::Tensor& x, int64_t width, const c10::optiona
 at::Tensor& layer_norm_index_add_(at::Tensor& self, const at::Tensor& index, const at::Tensor& x, int64_t width,
                                   const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
                                   double eps) {
-  const bool fusable = layer_norm_fusable(x, width, weight, bias) && x.dim() == 2 && cpu_float_rows(self, width) &&
-                       cpu_vector(index, at::kLong, x.size(0));
-  if (!fusable) {
-    return self.index_add_(0, index, at::layer_norm(x, {width}, weight, bias, eps, /*cudnn_enable=*/false));
-  }
+  const bool fusable = detail::layer_norm_fusable(x, width, weight, bias, kCpu) && x.dim() == 2 &&
+                       float_rows(self, width, kCpu) && vector_of(index, at::kLong, x.size(0), kCpu);
+  if (!fusable) return self.index_add_(0, index, unfused_layer_norm(x, width, weight, bias, eps));
   check_indices(index, self.size(0), kNames.layer_norm_index_add, "destination");
   for_each_normalised_block(x, width, weight, bias, eps,
                             [&](int64_t begin, int64_t count, const at::Tensor& normed) {
@@ -152,3 +130,11 @@ TORCH_LIBRARY_IMPL(neuralom, CPU, m) {
   m.impl("layer_norm_add", &neuralom::layer_norm_add);
   m.impl("layer_norm_index_add_", &neuralom::layer_norm_index_add_);
 }
+
+#if NEURALOM_WITH_CUDA
+TORCH_LIBRARY_IMPL(neuralom, CUDA, m) {
+  m.impl("edge_silu", &neuralom::detail::cuda_edge_silu);
+  m.impl("layer_norm_add", &neuralom::detail::cuda_layer_norm_add);
+  m.impl("layer_norm_index_add_", &neuralom::detail::cuda_layer_norm_index_add_);
+}
+#endif

@@ -248,7 +248,7 @@ Model Model::load(const std::string& path, c10::Device device, const ModelOption
   }
   try {
     // First, before any method runs: the forward's graph is rewritten in place.
-    if (options.fused_kernels && device.is_cpu()) {
+    if (options.fused_kernels && (device.is_cpu() || (device.is_cuda() && options.cuda_fused_kernels))) {
       const FusedSequences fused = fuse_kernels(impl->module);
       spdlog::debug("{}: fused {} edge gather + add + SiLU, {} LayerNorm + residual and {} LayerNorm + "
                     "scatter-sum sequences",

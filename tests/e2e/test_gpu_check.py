@@ -21,12 +21,13 @@ def test_gpu_check_cpu_mode_writes_a_complete_report(work_dir):
     report = json.loads((out / "gpu_check.json").read_text())
     assert (out / "gpu_check.log").stat().st_size > 0
     for key in ("mode", "device", "gpu", "size", "grid", "day_steps_per_run", "binary", "total_seconds", "steps",
-                "eager_vs_cuda_graphs", "fp32_vs_bf16", "benchmarks"):
+                "eager_vs_cuda_graphs", "eager_vs_cuda_fused_kernels", "fp32_vs_bf16", "benchmarks"):
         assert key in report, key
     assert (report["mode"], report["device"], report["size"], report["grid"]) == ("cpu", "cpu", "small", [32, 64])
     steps = {s["name"]: s["status"] for s in report["steps"]}
     assert steps == {"assets": "ok", "golden": "skipped", "compare": "ok", "bench": "ok"}, steps
     assert report["eager_vs_cuda_graphs"] is None  # CUDA graphs are refused on the CPU
+    assert report["eager_vs_cuda_fused_kernels"] is None  # and so is --cuda-fused-kernels
 
     # bf16 vs fp32 over 3 days of random-init models: differs, by well under the field's size.
     dev = report["fp32_vs_bf16"]
@@ -34,9 +35,10 @@ def test_gpu_check_cpu_mode_writes_a_complete_report(work_dir):
     assert 0 < dev["rms"] < 0.2 * dev["rms_field"], dev
     assert math.isfinite(dev["max_abs"])
 
-    runs = {(b["precision"], b["batch"], b["cuda_graphs"]): b["bench"] for b in report["benchmarks"]}
-    assert set(runs) == {(p, b, False) for p in ("fp32", "bf16") for b in (1, 2)}
-    for (precision, batch, _), bench in runs.items():
+    runs = {(b["precision"], b["batch"], b["cuda_graphs"], b["cuda_fused_kernels"]): b["bench"]
+            for b in report["benchmarks"]}
+    assert set(runs) == {(p, b, False, False) for p in ("fp32", "bf16") for b in (1, 2)}
+    for (precision, batch, _, _), bench in runs.items():
         assert bench is not None, (precision, batch)
         assert bench["batch"] == batch and bench["device"] == "cpu"
         assert bench["day_steps"] == report["day_steps_per_run"]

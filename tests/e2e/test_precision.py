@@ -1,4 +1,4 @@
-"""--precision and --cuda-graphs on the CPU: the default stays float32 bit for bit, bf16 deviates
+"""--precision, --cuda-graphs and --cuda-fused-kernels on the CPU: the default stays float32 bit for bit, bf16 deviates
 from fp32 within a bound measured on the demo's trained models, and what a CPU cannot do is
 refused with exit code 2 before anything is computed.
 
@@ -133,6 +133,9 @@ def test_bf16_refused_for_an_archive_without_bf16_support(neuralom, demo_data, w
 @pytest.mark.parametrize("flags, phrase", [
     (["--precision", "tf32"], "--precision tf32 needs a CUDA device, but the run is on cpu"),
     (["--cuda-graphs"], "--cuda-graphs needs a CUDA device, but the run is on cpu"),
+    (["--cuda-fused-kernels"], "--cuda-fused-kernels needs a CUDA device, but the run is on cpu"),
+    (["--cuda-fused-kernels", "--no-fused-kernels"],
+     "--cuda-fused-kernels and --no-fused-kernels (fused_kernels: false) contradict each other"),
     (["--precision", "fp16"], "unknown precision 'fp16' (expected fp32, tf32 or bf16)"),
 ])
 def test_refused_on_the_cpu(neuralom, demo_data, work_dir, flags, phrase):

@@ -104,8 +104,12 @@ struct RunSettings {
   /// Run the ocean stages' decoder at grid points that are land in every output channel too
   /// (masked to 0 anyway; by default they are skipped: ModelOptions::output_nodes).
   bool decode_land = false;
-  /// CPU: neuralom's fused edge kernel in place of the exported operators (model/fused_kernels.h).
+  /// neuralom's fused kernels in place of the exported operators (model/fused_kernels.h): on the
+  /// CPU when set; on CUDA when cuda_fused_kernels is set as well.
   bool fused_kernels = true;
+  /// CUDA: the fused operators' CUDA kernels too. Off by default until a GPU run of
+  /// scripts/gpu_check.sh has compared them with the exported operators.
+  bool cuda_fused_kernels = false;
   bool dry_run = false;
   std::string log_level;
 

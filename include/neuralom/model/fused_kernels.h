@@ -20,6 +20,10 @@
 // All of them take float32 CPU tensors, contiguous, with the layouts below; anything else (bf16,
 // other devices, broadcasting) takes the unfused ATen operators. Index tensors are checked
 // (c10::Error when out of range) before anything is written.
+//
+// A CUDA build registers the same operators for CUDA tensors (model/detail/cuda_fused_ops.h: one
+// kernel per operator, within float32 rounding of ATen's CUDA operators, not bit-identical);
+// the functions below are the CPU ones.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The pass that puts the fused CPU kernels of model/fused_kernels into a loaded TorchScript
+// The pass that puts the fused operators of model/fused_kernels into a loaded TorchScript
 // module, in place of the exported operator sequences they compute.
 #pragma once
 

@@ -26,9 +26,14 @@ struct ModelOptions {
   /// kBf16: the network's floating-point parameters and buffers are cast to bfloat16 (the archive
   /// must support it); kFp32/kTf32 leave them float32. Inputs and outputs stay float32.
   Precision precision = Precision::kFp32;
-  /// On the CPU: replace the networks' edge gather + add + SiLU sequences by neuralom's fused
-  /// kernel (model/fused_kernels.h). Ignored on other devices.
+  /// Replace the networks' edge gather + add + SiLU sequences and the LayerNorms followed by a
+  /// residual sum or a scatter-sum by neuralom's fused operators (model/fused_kernels.h,
+  /// model/kernel_fusion.h): on the CPU, and on CUDA if cuda_fused_kernels is set too. Ignored
+  /// on other devices.
   bool fused_kernels = true;
+  /// CUDA: the fused operators' CUDA kernels (CUDA builds). Off by default until validated on a
+  /// GPU (scripts/gpu_check.sh).
+  bool cuda_fused_kernels = false;
   /// If defined: the grid nodes `r * W + c` (int64, strictly increasing) at which the output is
   /// needed. The network then runs its decoder side on them alone and returns 0 elsewhere
   /// (the same values at these nodes, to float32 rounding). For ocean stages, whose outputs at

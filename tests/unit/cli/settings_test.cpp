@@ -96,6 +96,12 @@ TEST(RunCommand, PrecisionAndCudaGraphsFromFlagsOverTheConfigFile) {
   EXPECT_TRUE(parse(RunMode::kForecast, {"--cuda-graphs"}).cuda_graphs);
   EXPECT_FALSE(parse(RunMode::kSimulate, {}).deterministic);
   EXPECT_TRUE(parse(RunMode::kSimulate, {"--deterministic"}).deterministic);
+  EXPECT_FALSE(parse(RunMode::kSimulate, {}).cuda_fused_kernels);
+  EXPECT_TRUE(parse(RunMode::kSimulate, {}).fused_kernels);
+  EXPECT_TRUE(parse(RunMode::kForecast, {"--cuda-fused-kernels"}).cuda_fused_kernels);
+  EXPECT_FALSE(parse(RunMode::kSimulate, {"--no-fused-kernels"}).fused_kernels);
+  write(dir / "fused.yaml", "cuda_fused_kernels: true\n");
+  EXPECT_TRUE(parse(RunMode::kSimulate, {"--config-file", (dir / "fused.yaml").string()}).cuda_fused_kernels);
   write(dir / "bad.yaml", "precision: half\n");
   const std::string message = testing::error_message<ConfigError>(
       [&] { parse(RunMode::kSimulate, {"--config-file", (dir / "bad.yaml").string()}); });
