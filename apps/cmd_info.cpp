@@ -100,6 +100,13 @@ int run_info(int argc, char** argv) {
       row("", line.str());
     }
   }
+  std::string kernels = "CPU (edge gather + add + SiLU, LayerNorm + residual, LayerNorm + scatter-sum)";
+  if (!v.cuda_kernel_architectures.empty()) {
+    std::string archs = v.cuda_kernel_architectures;
+    for (std::size_t p = archs.find(';'); p != std::string::npos; p = archs.find(';', p)) archs.replace(p, 1, ", ");
+    kernels += "; CUDA with --cuda-fused-kernels (compiled for " + archs + ")";
+  }
+  row("fused kernels", kernels);
   row("MPI", MpiContext::compiled_with_mpi() ? mpi_library_version() + " (mpirun -np N neuralom simulate ...)"
                                              : std::string("not compiled in (NEURALOM_WITH_MPI=OFF; use --shard and merge)"));
   row("intra-op threads", std::to_string(threads) + " (hardware threads: " +

@@ -16,6 +16,7 @@ VersionInfo version_info() {
   info.flavour = NEURALOM_TORCH_FLAVOUR;
 #ifdef NEURALOM_WITH_CUDA
   info.torch_cuda = true;
+  info.cuda_kernel_architectures = NEURALOM_CUDA_KERNEL_ARCHITECTURES;
 #endif
   info.cxx_standard = static_cast<int>(__cplusplus / 100 % 100);
   return info;

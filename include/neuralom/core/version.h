@@ -13,6 +13,9 @@ struct VersionInfo {
   std::string torch_version;  ///< LibTorch version the binary was compiled against
   std::string flavour;        ///< where that LibTorch came from: "debian", "pip", "conda", "libtorch"
   bool torch_cuda = false;    ///< whether the CUDA code paths are compiled in (a CUDA LibTorch)
+  /// CUDA builds: the architectures neuralom's own kernels are compiled for, as CMake lists them
+  /// ("75-real;80-real;..."); empty in a CPU build.
+  std::string cuda_kernel_architectures;
   int cxx_standard = 0;       ///< C++ standard compiled with (17, or 20 for LibTorch >= 2.10)
 };
 
