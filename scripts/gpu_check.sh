@@ -18,8 +18,11 @@
 # `dpkg -x` into a private prefix, which CMAKE_PREFIX_PATH and LD_LIBRARY_PATH then name.
 #
 # Steps, each timed and logged to <out>/gpu_check.log; results in <out>/gpu_check.json:
-#   1. build    neuralom against the image's torch (Release, CUDA code paths on; tests off)
-#   2. golden   tests/e2e/test_simulate.py and test_forecast.py on the device (the goldens'
+#   1. build    neuralom against the image's torch (Release, CUDA code paths on; of the tests
+#               only neuralom_cuda_tests)
+#   2. kernels  the CUDA kernels' unit tests (neuralom_cuda_tests, built when GoogleTest is in
+#               .gpu-debs: tests/unit/model/cuda_fused_ops_test.cpp), results in cuda_kernels.json
+#      golden   tests/e2e/test_simulate.py and test_forecast.py on the device (the goldens'
 #               float32 bounds; needs pytest and h5py, which the GPU image has), then
 #               tests/e2e/test_fused_kernels.py: the golden rollouts with --cuda-fused-kernels
 #               within 1e-5 of the exported operators (all three CUDA kernels: without
@@ -46,14 +49,16 @@ while [ $# -gt 0 ]; do
     --size) size="$2"; shift 2 ;;
     --days) days="$2"; shift 2 ;;
     --device) device="$2"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu_check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 DEBS="$ROOT/.gpu-debs"
-# What the engine builds against, beyond the image's torch/CUDA/cmake/ninja.
-DEB_PACKAGES=(libhdf5-dev libcxxopts-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libnetcdf-dev)
+# What the engine builds against, beyond the image's torch/CUDA/cmake/ninja; GoogleTest for the
+# unit tests of the CUDA kernels (neuralom_cuda_tests).
+DEB_PACKAGES=(libhdf5-dev libcxxopts-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libssl-dev libnetcdf-dev
+              libgtest-dev)
 # Their dependencies that any Linux image has (the C library, the compiler's runtime), or that only
 # tools and Fortran bindings need: not fetched, never put before the image's own libraries.
 DEB_EXCLUDE='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt1|libcrypt-dev|gcc-[0-9]+-base|libgcc-s1|libstdc\+\+6|libnsl2|libnsl-dev|libtirpc.*|rpcsvc-proto|zlib1g|catch2|icu-devtools|libicu-dev|libjpeg-dev|libjpeg62-turbo-dev|libxml2-dev|libcurl4-gnutls-dev|libcurl4-nss-dev|libcurl3-nss|libnss3|libnspr4|nss-plugin-pem|libhdf5-hl-fortran-100|libhdf5-fortran-102|libgfortran5|libquadmath0)$'
@@ -70,13 +75,13 @@ fetch_debs() {
   (cd "$tmp" && apt-get download $closure) || exit 1
   # The working tree travels with at most 64 MiB, the repository's test data included, so the
   # packages travel unpacked and pruned, as one archive: no documentation, tools or static
-  # libraries, and ICU's 31 MB data library (needed by libxml2, needed by netCDF's DAP client,
+  # libraries (but GoogleTest's, which has no other kind), no sources (GoogleTest's), and ICU's 31 MB data library (needed by libxml2, needed by netCDF's DAP client,
   # which the check never uses) replaced by a stub that only satisfies the linker and loader.
   mkdir -p "$tmp/prefix"
   local deb
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/prefix"; done
   (cd "$tmp/prefix" && rm -rf usr/share/doc usr/share/man usr/share/info usr/share/lintian usr/share/locale \
-     usr/bin usr/sbin && find . -name '*.a' -delete) || exit 1
+     usr/bin usr/sbin usr/src && find . -name '*.a' ! -name 'libgtest*.a' -delete) || exit 1
   local icu
   icu="$(ls "$tmp"/prefix/usr/lib/x86_64-linux-gnu/libicudata.so.*.* 2>/dev/null | head -n 1)"
   if [ -n "$icu" ]; then
@@ -201,16 +206,36 @@ build() {
   else
     log "no .gpu-debs: using the system's libraries"
   fi
-  # GPU_CHECK_CXX_FLAGS: e.g. -g1, so that a crash's backtrace can be read with addr2line.
-  logged cmake -S "$ROOT" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" \
-    -DCMAKE_CXX_FLAGS="${GPU_CHECK_CXX_FLAGS:-}" \
-    -DNEURALOM_BUILD_TESTS=OFF -DNEURALOM_WITH_MPI=OFF -DNEURALOM_WITH_CUDA=AUTO \
-    -DPython3_EXECUTABLE="$python" "${extra[@]}" || { step build failed $(( $(date +%s) - t )); return 1; }
-  logged cmake --build "$bdir" --target neuralom_cli -j "$(nproc)" || { step build failed $(( $(date +%s) - t )); return 1; }
+  # With GoogleTest (from .gpu-debs or the system), the CUDA kernels' unit tests are built too;
+  # if configuring them fails, the engine alone.
+  local tests=OFF targets=(neuralom_cli) config
+  for config in "$prefix"/usr/lib/*/cmake/GTest/GTestConfig.cmake /usr/lib/*/cmake/GTest/GTestConfig.cmake \
+                /usr/lib/cmake/GTest/GTestConfig.cmake; do
+    [ -f "$config" ] && tests=ON
+  done
+  configure() {  # configure TESTS
+    # GPU_CHECK_CXX_FLAGS: e.g. -g1, so that a crash's backtrace can be read with addr2line.
+    logged cmake -S "$ROOT" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" \
+      -DCMAKE_CXX_FLAGS="${GPU_CHECK_CXX_FLAGS:-}" \
+      -DNEURALOM_BUILD_TESTS="$1" -DNEURALOM_PYTHON_TESTS=OFF -DNEURALOM_WITH_MPI=OFF -DNEURALOM_WITH_CUDA=AUTO \
+      -DPython3_EXECUTABLE="$python" "${extra[@]}"
+  }
+  if [ "$tests" = ON ] && ! configure ON; then
+    log "configuring with the CUDA kernels' unit tests failed; building the engine alone"
+    tests=OFF
+  fi
+  if [ "$tests" = OFF ]; then
+    configure OFF || { step build failed $(( $(date +%s) - t )); return 1; }
+  fi
+  # neuralom_cuda_tests exists in a CUDA build only.
+  [ "$tests" = ON ] && grep -q "neuralom_cuda_tests" "$bdir/build.ninja" 2>/dev/null && targets+=(neuralom_cuda_tests)
+  logged cmake --build "$bdir" --target "${targets[@]}" -j "$(nproc)" || { step build failed $(( $(date +%s) - t )); return 1; }
   bin="$bdir/neuralom"
+  [ -x "$bdir/tests/unit/neuralom_cuda_tests" ] && cuda_tests="$bdir/tests/unit/neuralom_cuda_tests"
   step build ok $(( $(date +%s) - t ))
 }
 
+cuda_tests=""
 if [ -z "$bin" ]; then
   if [ "$mode" = cpu ]; then bin="$(neuralom_binary "$ROOT")"; else build || { log "build failed, see $LOG"; }; fi
 fi
@@ -227,7 +252,29 @@ else
   exit 1
 fi
 
-# --- 2. golden tests on the device ---------------------------------------------------------------
+# --- 2. the CUDA kernels' unit tests, then the golden tests on the device -----------------------------
+if [ "$mode" = cpu ]; then
+  step kernels skipped 0 "the kernels' arithmetic runs on the host in CTest (cuda_fused_rows_test)"
+elif [ -z "$cuda_tests" ]; then
+  step kernels skipped 0 "no neuralom_cuda_tests (GoogleTest missing: re-run --fetch-debs; or --bin was given)"
+else
+  t=$(date +%s)
+  if logged "$cuda_tests" --gtest_output="json:$out/cuda_kernels.json"; then
+    # On a GPU every test must have run: one skipped means the binary saw no device.
+    skipped=$("$python" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print(sum(t.get("result") == "SKIPPED" for s in r["testsuites"] for t in s["testsuite"]))' \
+      "$out/cuda_kernels.json" 2>>"$LOG" || echo unknown)
+    if [ "$skipped" = 0 ] || [ "$device" = cpu ]; then
+      step kernels ok $(( $(date +%s) - t )) "$skipped skipped"
+    else
+      step kernels failed $(( $(date +%s) - t )) "$skipped test(s) skipped on $device: no GPU visible?"
+    fi
+  else
+    step kernels failed $(( $(date +%s) - t )) "see cuda_kernels.json"
+  fi
+fi
+
 golden() {
   local t=$(date +%s)
   if ! "$python" -c 'import pytest, h5py' 2>/dev/null; then

@@ -25,7 +25,7 @@ def test_gpu_check_cpu_mode_writes_a_complete_report(work_dir):
         assert key in report, key
     assert (report["mode"], report["device"], report["size"], report["grid"]) == ("cpu", "cpu", "small", [32, 64])
     steps = {s["name"]: s["status"] for s in report["steps"]}
-    assert steps == {"assets": "ok", "golden": "skipped", "compare": "ok", "bench": "ok"}, steps
+    assert steps == {"assets": "ok", "kernels": "skipped", "golden": "skipped", "compare": "ok", "bench": "ok"}, steps
     assert report["eager_vs_cuda_graphs"] is None  # CUDA graphs are refused on the CPU
     assert report["eager_vs_cuda_fused_kernels"] is None  # and so is --cuda-fused-kernels
 
