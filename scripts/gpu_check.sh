@@ -23,10 +23,10 @@
 #   2. kernels  the CUDA kernels' unit tests (neuralom_cuda_tests, built when GoogleTest is in
 #               .gpu-debs: tests/unit/model/cuda_fused_ops_test.cpp), results in cuda_kernels.json
 #      golden   tests/e2e/test_simulate.py and test_forecast.py on the device (the goldens'
-#               float32 bounds; needs pytest and h5py, which the GPU image has), then
-#               tests/e2e/test_fused_kernels.py: the golden rollouts with --cuda-fused-kernels
-#               within 1e-5 of the exported operators (all three CUDA kernels: without
-#               --deterministic, which would give the scatter-sum to ATen)
+#               float32 bounds; needs pytest and h5py, which the GPU image has), the same with
+#               --cuda-fused-kernels, then tests/e2e/test_fused_kernels.py: the golden rollouts
+#               with --cuda-fused-kernels against the exported operators within the rollout bound
+#               (all three CUDA kernels: without --deterministic, which gives the scatter-sum to ATen)
 #   3. equal    eager vs CUDA graphs on the same input (max |difference|; identical on the CPU
 #               by construction, as --cuda-graphs is refused there), eager vs --cuda-fused-kernels
 #               (cuda only) and fp32 vs bf16 deviation
@@ -286,7 +286,11 @@ golden() {
   local status=ok
   goldens "--deterministic" "$work/tests" "$ROOT/tests/e2e/test_simulate.py" "$ROOT/tests/e2e/test_forecast.py" ||
     status=failed
-  # The fused CUDA kernels against the exported operators, atomics included.
+  # The fused CUDA kernels against the goldens (edge SiLU and LayerNorm + residual; the
+  # scatter-sum is ATen's under --deterministic), then against the exported operators, atomics
+  # included.
+  goldens "--deterministic --cuda-fused-kernels" "$work/tests_goldens_fused" "$ROOT/tests/e2e/test_simulate.py" \
+    "$ROOT/tests/e2e/test_forecast.py" || status=failed
   goldens "" "$work/tests_fused" "$ROOT/tests/e2e/test_fused_kernels.py" || status=failed
   step golden "$status" $(( $(date +%s) - t ))
 }
