@@ -1,16 +1,16 @@
 #include "model/detail/cuda_fused_kernels.h"
 
+#include <algorithm>
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
 #include "model/detail/cuda_fused_rows.h"
 
 // Device-side assertions stay on in release builds: an index out of range must stop the kernel
 // instead of reading or writing another tensor's memory (ATen's CUDA_KERNEL_ASSERT does the same).
 #undef NDEBUG
 #include <cassert>
-
-#include <algorithm>
-#include <cstdint>
-
-#include <cuda_runtime.h>
 
 namespace neuralom::detail {
 namespace {
@@ -75,8 +75,7 @@ __global__ void __launch_bounds__(kThreads)
       lanes::layer_norm_accumulate<kVec>(row, weight, bias, mean, inv_std, out + node * width, width, lane,
                                          AtomicAdd{});
     } else {
-      lanes::layer_norm_add<kVec>(row, weight, bias, mean, inv_std, residual + r * width, out + r * width, width,
-                                  lane);
+      lanes::layer_norm_add<kVec>(row, weight, bias, mean, inv_std, residual + r * width, out + r * width, width, lane);
     }
   }
 }
@@ -100,11 +99,11 @@ cudaError_t launch_layer_norm(const float* x, const float* weight, const float* 
   if (rows == 0 || width == 0) return cudaSuccess;
   const bool vec = vectorisable(width, x, weight, bias, out) && (kScatter || aligned16(residual));
   if (vec) {
-    layer_norm_kernel<4, kScatter><<<blocks_for(rows), kThreads, 0, stream>>>(x, weight, bias, eps, residual, index,
-                                                                            out, out_rows, rows, width);
+    layer_norm_kernel<4, kScatter>
+        <<<blocks_for(rows), kThreads, 0, stream>>>(x, weight, bias, eps, residual, index, out, out_rows, rows, width);
   } else {
-    layer_norm_kernel<1, kScatter><<<blocks_for(rows), kThreads, 0, stream>>>(x, weight, bias, eps, residual, index,
-                                                                            out, out_rows, rows, width);
+    layer_norm_kernel<1, kScatter>
+        <<<blocks_for(rows), kThreads, 0, stream>>>(x, weight, bias, eps, residual, index, out, out_rows, rows, width);
   }
   return cudaGetLastError();
 }
@@ -112,27 +111,27 @@ cudaError_t launch_layer_norm(const float* x, const float* weight, const float* 
 }  // namespace
 
 cudaError_t launch_edge_silu(const float* s, int64_t s_rows, const int64_t* src, const float* e, const float* d,
-                           int64_t d_rows, const int64_t* dst, float* out, int64_t edges, int64_t width,
-                           cudaStream_t stream) {
+                             int64_t d_rows, const int64_t* dst, float* out, int64_t edges, int64_t width,
+                             cudaStream_t stream) {
   if (edges == 0 || width == 0) return cudaSuccess;
   if (vectorisable(width, s, e, d, out)) {
-    edge_silu_kernel<4><<<blocks_for(edges), kThreads, 0, stream>>>(s, s_rows, src, e, d, d_rows, dst, out, edges,
-                                                                     width);
+    edge_silu_kernel<4>
+        <<<blocks_for(edges), kThreads, 0, stream>>>(s, s_rows, src, e, d, d_rows, dst, out, edges, width);
   } else {
-    edge_silu_kernel<1><<<blocks_for(edges), kThreads, 0, stream>>>(s, s_rows, src, e, d, d_rows, dst, out, edges,
-                                                                     width);
+    edge_silu_kernel<1>
+        <<<blocks_for(edges), kThreads, 0, stream>>>(s, s_rows, src, e, d, d_rows, dst, out, edges, width);
   }
   return cudaGetLastError();
 }
 
 cudaError_t launch_layer_norm_add(const float* x, const float* weight, const float* bias, float eps,
-                                const float* residual, float* out, int64_t rows, int64_t width, cudaStream_t stream) {
+                                  const float* residual, float* out, int64_t rows, int64_t width, cudaStream_t stream) {
   return launch_layer_norm<false>(x, weight, bias, eps, residual, nullptr, out, rows, rows, width, stream);
 }
 
 cudaError_t launch_layer_norm_index_add(const float* x, const float* weight, const float* bias, float eps,
-                                      const int64_t* index, float* self, int64_t self_rows, int64_t rows,
-                                      int64_t width, cudaStream_t stream) {
+                                        const int64_t* index, float* self, int64_t self_rows, int64_t rows,
+                                        int64_t width, cudaStream_t stream) {
   return launch_layer_norm<true>(x, weight, bias, eps, nullptr, index, self, self_rows, rows, width, stream);
 }
 

@@ -9,28 +9,28 @@
 // context is then unusable and the next synchronisation reports the error.
 #pragma once
 
-#include <cstdint>
-
 #include <cuda_runtime_api.h>
+
+#include <cstdint>
 
 namespace neuralom::detail {
 
 /// out[i] = silu((s[src[i]] + e[i]) + d[dst[i]]) for the `edges` rows of `e`; `s` has `s_rows`
 /// rows, `d` has `d_rows`.
 cudaError_t launch_edge_silu(const float* s, int64_t s_rows, const int64_t* src, const float* e, const float* d,
-                           int64_t d_rows, const int64_t* dst, float* out, int64_t edges, int64_t width,
-                           cudaStream_t stream);
+                             int64_t d_rows, const int64_t* dst, float* out, int64_t edges, int64_t width,
+                             cudaStream_t stream);
 
 /// out[r] = layer_norm(x[r]) * weight + bias + residual[r] for `rows` rows (biased variance, eps
 /// added to it).
 cudaError_t launch_layer_norm_add(const float* x, const float* weight, const float* bias, float eps,
-                                const float* residual, float* out, int64_t rows, int64_t width, cudaStream_t stream);
+                                  const float* residual, float* out, int64_t rows, int64_t width, cudaStream_t stream);
 
 /// self[index[r]] += layer_norm(x[r]) * weight + bias for `rows` rows, by atomic additions (the
 /// order of the additions onto a node varies from run to run, as in ATen's index_add_); `self`
 /// has `self_rows` rows.
 cudaError_t launch_layer_norm_index_add(const float* x, const float* weight, const float* bias, float eps,
-                                      const int64_t* index, float* self, int64_t self_rows, int64_t rows,
-                                      int64_t width, cudaStream_t stream);
+                                        const int64_t* index, float* self, int64_t self_rows, int64_t rows,
+                                        int64_t width, cudaStream_t stream);
 
 }  // namespace neuralom::detail
