@@ -1,6 +1,5 @@
 #include "model/detail/cuda_fused_kernels.h"
 
-#include <algorithm>
 #include <cstdint>
 
 #include <cuda_runtime.h>
@@ -15,14 +14,10 @@
 namespace neuralom::detail {
 namespace {
 
-// One warp per row: the rows are the graph's edges or nodes (10^4 to 10^6 of them) and a row is
-// the hidden width (tens to hundreds of floats), so a warp reads a row in a few coalesced loads
-// and reduces it with shuffles, without shared memory or block-wide barriers.
+using lanes::blocks_for;
+using lanes::kThreads;
 using lanes::kWarp;
-constexpr int kWarpsPerBlock = 8;
-constexpr int kThreads = kWarp * kWarpsPerBlock;
-// Enough blocks to fill any GPU many times over; beyond that the warps stride over the rows.
-constexpr int64_t kMaxBlocks = 65535;
+using lanes::vectorisable;
 
 /// The sum of `v` over the warp, in every lane. All 32 lanes take part: the row loops below are
 /// the same for the whole warp.
@@ -32,10 +27,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 __device__ __forceinline__ int lane_id() { return static_cast<int>(threadIdx.x % kWarp); }
-__device__ __forceinline__ int64_t first_row() {
-  return static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
-}
-__device__ __forceinline__ int64_t row_stride() { return static_cast<int64_t>(gridDim.x) * kWarpsPerBlock; }
+__device__ __forceinline__ int64_t first_row() { return lanes::first_row(blockIdx.x, threadIdx.x); }
+__device__ __forceinline__ int64_t row_stride() { return lanes::row_stride(gridDim.x); }
 
 struct AtomicAdd {
   __device__ __forceinline__ void operator()(float* p, float v) const { atomicAdd(p, v); }
@@ -80,24 +73,13 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-unsigned blocks_for(int64_t rows) {
-  return static_cast<unsigned>(std::min<int64_t>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock, kMaxBlocks));
-}
-
-bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
-
-/// Whether rows of `width` floats at these addresses can be read as float4s.
-template <typename... Pointers>
-bool vectorisable(int64_t width, const Pointers*... pointers) {
-  return width % 4 == 0 && (aligned16(pointers) && ...);
-}
-
 template <bool kScatter>
 cudaError_t launch_layer_norm(const float* x, const float* weight, const float* bias, float eps, const float* residual,
                               const int64_t* index, float* out, int64_t out_rows, int64_t rows, int64_t width,
                               cudaStream_t stream) {
   if (rows == 0 || width == 0) return cudaSuccess;
-  const bool vec = vectorisable(width, x, weight, bias, out) && (kScatter || aligned16(residual));
+  // The scatter has no residual (nullptr, which counts as aligned).
+  const bool vec = vectorisable(width, x, weight, bias, out, residual);
   if (vec) {
     layer_norm_kernel<4, kScatter>
         <<<blocks_for(rows), kThreads, 0, stream>>>(x, weight, bias, eps, residual, index, out, out_rows, rows, width);

@@ -20,7 +20,34 @@
 
 namespace neuralom::detail::lanes {
 
+// One warp per row: the rows are the graph's edges or nodes (10^4 to 10^6 of them) and a row is
+// the hidden width (tens to hundreds of floats), so a warp reads a row in a few coalesced loads
+// and reduces it with shuffles, without shared memory or block-wide barriers.
 constexpr int kWarp = 32;
+constexpr int kWarpsPerBlock = 8;
+constexpr int kThreads = kWarp * kWarpsPerBlock;
+// Enough blocks to fill any GPU many times over; beyond that the warps stride over the rows.
+constexpr int64_t kMaxBlocks = 65535;
+
+/// The blocks of kThreads threads a kernel over `rows` rows is launched with.
+inline unsigned blocks_for(int64_t rows) {
+  const int64_t blocks = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
+  return static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
+}
+
+/// The first row of the warp of thread `thread` of block `block`, and the step to its next row in
+/// a grid of `blocks` blocks: the grid's warps take rows w, w + W, w + 2W, ... (W warps in all).
+NEURALOM_LANE_FN int64_t first_row(unsigned block, unsigned thread) {
+  return static_cast<int64_t>(block) * kWarpsPerBlock + thread / kWarp;
+}
+NEURALOM_LANE_FN int64_t row_stride(unsigned blocks) { return static_cast<int64_t>(blocks) * kWarpsPerBlock; }
+
+/// Whether rows of `width` floats at these addresses can be read as float4s: 16-byte aligned,
+/// width a multiple of 4 (so that every row is aligned too).
+template <typename... Pointers>
+bool vectorisable(int64_t width, const Pointers*... pointers) {
+  return width % 4 == 0 && ((reinterpret_cast<std::uintptr_t>(pointers) % 16 == 0) && ...);
+}
 
 template <int kVec>
 struct Chunk {

@@ -4,6 +4,7 @@
 // in every build (a GPU runs the kernels themselves: cuda_fused_ops_test.cpp).
 #include "model/detail/cuda_fused_rows.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -208,6 +209,34 @@ TEST(CudaFusedRows, TheLanesCoverEachRowOnce) {
       EXPECT_LE(relative_difference(once, layer_norm(x, w, b)), 1e-5) << width;
     }
   }
+}
+
+TEST(CudaFusedRows, TheGridGivesEveryRowToOneWarp) {
+  // The launch's blocks and the kernels' grid-stride loop over rows: each row exactly once, also
+  // past kMaxBlocks blocks, where the warps take several rows each.
+  for (const int64_t rows : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{9}, int64_t{1000},
+                             kMaxBlocks * kWarpsPerBlock, kMaxBlocks * kWarpsPerBlock + 5}) {
+    const unsigned blocks = blocks_for(rows);
+    EXPECT_LE(blocks, kMaxBlocks) << rows;
+    std::vector<int> visits(static_cast<std::size_t>(rows), 0);
+    for (unsigned block = 0; block < blocks; ++block) {
+      for (unsigned thread = 0; thread < static_cast<unsigned>(kThreads); thread += kWarp) {  // lane 0 of each warp
+        for (int64_t r = first_row(block, thread); r < rows; r += row_stride(blocks)) ++visits[static_cast<std::size_t>(r)];
+      }
+    }
+    EXPECT_EQ(std::count(visits.begin(), visits.end(), 1), rows) << rows;
+  }
+  EXPECT_EQ(blocks_for(9), 2U);
+  EXPECT_EQ(blocks_for(kMaxBlocks * kWarpsPerBlock * 3), static_cast<unsigned>(kMaxBlocks));
+}
+
+TEST(CudaFusedRows, Float4sOnlyForAlignedRowsOfWholeChunks) {
+  alignas(16) float buffer[32] = {};
+  EXPECT_TRUE(vectorisable(8, buffer, buffer + 4));
+  EXPECT_TRUE(vectorisable(432, buffer, static_cast<const float*>(nullptr)));  // no residual
+  EXPECT_FALSE(vectorisable(8, buffer, buffer + 1));                           // misaligned
+  EXPECT_FALSE(vectorisable(6, buffer));                                       // rows not aligned
+  EXPECT_FALSE(vectorisable(37, buffer));
 }
 
 }  // namespace
