@@ -74,9 +74,10 @@ fetch_debs() {
   echo "== $(echo "$closure" | wc -w) Debian packages"
   (cd "$tmp" && apt-get download $closure) || exit 1
   # The working tree travels with at most 64 MiB, the repository's test data included, so the
-  # packages travel unpacked and pruned, as one archive: no documentation, tools or static
-  # libraries (but GoogleTest's, which has no other kind), no sources (GoogleTest's), and ICU's 31 MB data library (needed by libxml2, needed by netCDF's DAP client,
-  # which the check never uses) replaced by a stub that only satisfies the linker and loader.
+  # packages travel unpacked and pruned, as one archive: no documentation, tools, sources
+  # (GoogleTest's) or static libraries (but GoogleTest's, which has no other kind), and ICU's 31 MB
+  # data library (needed by libxml2, needed by netCDF's DAP client, which the check never uses)
+  # replaced by a stub that only satisfies the linker and loader.
   mkdir -p "$tmp/prefix"
   local deb
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/prefix"; done

@@ -14,11 +14,8 @@
 namespace neuralom {
 namespace {
 
-using detail::contiguous_on;
-using detail::float_rows;
 using detail::unfused_edge_silu;
 using detail::unfused_layer_norm;
-using detail::vector_of;
 
 const c10::Device kCpu{c10::kCPU};
 
@@ -83,9 +80,8 @@ at::Tensor edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tenso
 
 at::Tensor layer_norm_add(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
                           const c10::optional<at::Tensor>& bias, double eps, const at::Tensor& residual) {
-  if (!detail::layer_norm_fusable(x, width, weight, bias, kCpu) || !contiguous_on(residual, at::kFloat, kCpu) ||
-      residual.sizes() != x.sizes()) {
-    return unfused_layer_norm(x, width, weight, bias, eps).add_(residual);
+  if (!detail::layer_norm_add_fusable(x, width, weight, bias, residual, kCpu)) {
+    return detail::unfused_layer_norm_add(x, width, weight, bias, eps, residual);
   }
   const int64_t rows = width == 0 ? 0 : x.numel() / width;
   at::Tensor out = at::empty(x.sizes(), x.options());
@@ -103,9 +99,9 @@ at::Tensor layer_norm_add(const at::Tensor& x, int64_t width, const c10::optiona
 at::Tensor& layer_norm_index_add_(at::Tensor& self, const at::Tensor& index, const at::Tensor& x, int64_t width,
                                   const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
                                   double eps) {
-  const bool fusable = detail::layer_norm_fusable(x, width, weight, bias, kCpu) && x.dim() == 2 &&
-                       float_rows(self, width, kCpu) && vector_of(index, at::kLong, x.size(0), kCpu);
-  if (!fusable) return self.index_add_(0, index, unfused_layer_norm(x, width, weight, bias, eps));
+  if (!detail::layer_norm_index_add_fusable(self, index, x, width, weight, bias, kCpu)) {
+    return detail::unfused_layer_norm_index_add_(self, index, x, width, weight, bias, eps);
+  }
   check_indices(index, self.size(0), kNames.layer_norm_index_add, "destination");
   for_each_normalised_block(x, width, weight, bias, eps,
                             [&](int64_t begin, int64_t count, const at::Tensor& normed) {

@@ -32,9 +32,8 @@ at::Tensor cuda_edge_silu(const at::Tensor& s, const at::Tensor& src, const at::
 at::Tensor cuda_layer_norm_add(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
                                const c10::optional<at::Tensor>& bias, double eps, const at::Tensor& residual) {
   const c10::Device device = x.device();
-  if (!device.is_cuda() || !layer_norm_fusable(x, width, weight, bias, device) ||
-      !contiguous_on(residual, at::kFloat, device) || residual.sizes() != x.sizes()) {
-    return unfused_layer_norm(x, width, weight, bias, eps).add_(residual);
+  if (!device.is_cuda() || !layer_norm_add_fusable(x, width, weight, bias, residual, device)) {
+    return unfused_layer_norm_add(x, width, weight, bias, eps, residual);
   }
   const c10::cuda::CUDAGuard guard(device);
   at::Tensor out = at::empty(x.sizes(), x.options());
@@ -49,10 +48,11 @@ at::Tensor& cuda_layer_norm_index_add_(at::Tensor& self, const at::Tensor& index
                                        const c10::optional<at::Tensor>& weight,
                                        const c10::optional<at::Tensor>& bias, double eps) {
   const c10::Device device = x.device();
-  const bool fusable = device.is_cuda() && !at::globalContext().deterministicAlgorithms() &&
-                       layer_norm_fusable(x, width, weight, bias, device) && x.dim() == 2 &&
-                       float_rows(self, width, device) && vector_of(index, at::kLong, x.size(0), device);
-  if (!fusable) return self.index_add_(0, index, unfused_layer_norm(x, width, weight, bias, eps));
+  // Under deterministic algorithms ATen's index_add_ has no atomics; the kernel's would.
+  if (!device.is_cuda() || at::globalContext().deterministicAlgorithms() ||
+      !layer_norm_index_add_fusable(self, index, x, width, weight, bias, device)) {
+    return unfused_layer_norm_index_add_(self, index, x, width, weight, bias, eps);
+  }
   const c10::cuda::CUDAGuard guard(device);
   C10_CUDA_CHECK(launch_layer_norm_index_add(x.data_ptr<float>(), weight->data_ptr<float>(), bias->data_ptr<float>(),
                                              static_cast<float>(eps), index.data_ptr<int64_t>(),

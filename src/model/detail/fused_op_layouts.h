@@ -43,6 +43,24 @@ inline bool layer_norm_fusable(const at::Tensor& x, int64_t width, const c10::op
          vector_of(*bias, at::kFloat, width, device);
 }
 
+/// The layout of neuralom::layer_norm_add's kernels: layer_norm_fusable, and a float32 residual
+/// of x's shape, contiguous on `device`.
+inline bool layer_norm_add_fusable(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
+                                   const c10::optional<at::Tensor>& bias, const at::Tensor& residual,
+                                   const c10::Device& device) {
+  return layer_norm_fusable(x, width, weight, bias, device) && contiguous_on(residual, at::kFloat, device) &&
+         residual.sizes() == x.sizes();
+}
+
+/// The layout of neuralom::layer_norm_index_add_'s kernels: layer_norm_fusable of a 2-D `x`
+/// [E, width], `self` [N, width] float32 and `index` [E] int64, all on `device`.
+inline bool layer_norm_index_add_fusable(const at::Tensor& self, const at::Tensor& index, const at::Tensor& x,
+                                         int64_t width, const c10::optional<at::Tensor>& weight,
+                                         const c10::optional<at::Tensor>& bias, const c10::Device& device) {
+  return layer_norm_fusable(x, width, weight, bias, device) && x.dim() == 2 && float_rows(self, width, device) &&
+         vector_of(index, at::kLong, x.size(0), device);
+}
+
 // The exported sequences.
 
 inline at::Tensor unfused_edge_silu(const at::Tensor& s, const at::Tensor& src, const at::Tensor& e,
@@ -53,6 +71,18 @@ inline at::Tensor unfused_edge_silu(const at::Tensor& s, const at::Tensor& src, 
 inline at::Tensor unfused_layer_norm(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
                                      const c10::optional<at::Tensor>& bias, double eps) {
   return at::layer_norm(x, {width}, weight, bias, eps, /*cudnn_enable=*/false);  // which ATen ignores
+}
+
+inline at::Tensor unfused_layer_norm_add(const at::Tensor& x, int64_t width, const c10::optional<at::Tensor>& weight,
+                                         const c10::optional<at::Tensor>& bias, double eps,
+                                         const at::Tensor& residual) {
+  return unfused_layer_norm(x, width, weight, bias, eps).add_(residual);
+}
+
+inline at::Tensor& unfused_layer_norm_index_add_(at::Tensor& self, const at::Tensor& index, const at::Tensor& x,
+                                                 int64_t width, const c10::optional<at::Tensor>& weight,
+                                                 const c10::optional<at::Tensor>& bias, double eps) {
+  return self.index_add_(0, index, unfused_layer_norm(x, width, weight, bias, eps));
 }
 
 }  // namespace neuralom::detail
