@@ -73,6 +73,21 @@ def damage_empty_climatology(data):
     np.save(data / "climate_mean_s_t_ssh.npy", clim[:0])  # [0, 97, 33, 64]: a stack of no days
 
 
+def damage_chunk(data):
+    # Chunked and compressed, one chunk per field; then the chunk of day 4 (the last day that
+    # --ics 0,1 with a prediction of 4 days needs), channel 50, is overwritten with garbage.
+    path = data / "test" / "2020.h5"
+    x = load_fields(path)
+    path.unlink()
+    with h5py.File(path, "w") as f:
+        f.create_dataset("fields", data=x, chunks=(1, 1) + x.shape[2:], compression="gzip")
+    with h5py.File(path, "r") as f:
+        chunk = f["fields"].id.get_chunk_info_by_coord((4, 50, 0, 0))
+    with open(path, "r+b") as f:
+        f.seek(chunk.byte_offset)
+        f.write(bytes(range(256)) * (chunk.size // 256) + bytes(chunk.size % 256))
+
+
 CASES = {
     "missing dataset": (damage_missing_dataset, ["no dataset 'fields'", "temperature"]),
     "wrong rank": (damage_rank, ["2020.h5", "4 dimensions"]),
@@ -84,6 +99,7 @@ CASES = {
     "zero std": (damage_zero_std, ["std_s_t_ssh.npy", "channel 7"]),
     "missing mask": (damage_remove_mask, ["land mask not found", "land_mask.h5"]),
     "fortran climatology": (damage_fortran_climatology, ["climate_mean_s_t_ssh.npy", "ortran"]),
+    "corrupt chunk": (damage_chunk, ["2020.h5", "count [1, 97, 32, 64] failed", "first and last days"]),
     "climatology of no days": (damage_empty_climatology, ["climate_mean_s_t_ssh.npy", "[0, 97, 33, 64]",
                                                           "holds no days"]),
 }

@@ -22,27 +22,89 @@ namespace {
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 
 int64_t max_of(const std::vector<int64_t>& v) { return v.empty() ? -1 : *std::max_element(v.begin(), v.end()); }
+int64_t min_of(const std::vector<int64_t>& v) { return v.empty() ? -1 : *std::min_element(v.begin(), v.end()); }
 
-/// In the helper process: opens the fields file `path` and reads one channel of its first and last
-/// snapshot, on at most the "<height> <width>" of `grid`.
-void probe_fields_file(const std::string& path, const std::string& grid) {
+/// What a probe reads: at most `height` x `width` of channels [first_channel, first_channel +
+/// channels) at each time index in `times`, besides channel 0 of the first and last snapshot.
+/// Indices outside the file are clamped to it, so one probe serves files of different shapes.
+struct ProbeRequest {
   int64_t height = 1;
   int64_t width = 1;
-  std::istringstream(grid) >> height >> width;
+  int64_t first_channel = 0;
+  int64_t channels = 1;
+  std::vector<int64_t> times;
+};
+
+std::string encode(const ProbeRequest& r) {
+  std::ostringstream out;
+  out << r.height << ' ' << r.width << ' ' << r.first_channel << ' ' << r.channels;
+  for (const auto t : r.times) out << ' ' << t;
+  return out.str();
+}
+
+ProbeRequest decode(const std::string& text) {
+  ProbeRequest r;
+  std::istringstream in(text);
+  in >> r.height >> r.width >> r.first_channel >> r.channels;
+  for (int64_t t = 0; in >> t;) r.times.push_back(t);
+  return r;
+}
+
+/// Elements a probe reads in one block; a larger span is read one channel at a time.
+constexpr int64_t kProbeBlockElements = int64_t{1} << 27;  // 512 MB of float32
+
+/// Opens the fields file `path` and reads what `request` names, as the runner does: in one block
+/// (HDF5 takes other paths for a selection that covers whole chunks, so a chunk can fail in one and
+/// not in the other), or one channel at a time for a span over kProbeBlockElements. Throws InputError.
+void read_sample(const std::string& path, const ProbeRequest& request) {
   const FieldsFile f(path);
   const FieldsShape shape = f.shape();
   if (shape.times < 1 || shape.channels < 1 || shape.rows < 1 || shape.cols < 1) return;
-  const int64_t rows = std::min(shape.rows, std::max<int64_t>(height, 1));
-  const int64_t cols = std::min(shape.cols, std::max<int64_t>(width, 1));
+  const int64_t rows = std::min(shape.rows, std::max<int64_t>(request.height, 1));
+  const int64_t cols = std::min(shape.cols, std::max<int64_t>(request.width, 1));
+  const auto clamp = [](int64_t v, int64_t hi) { return std::clamp<int64_t>(v, 0, hi - 1); };
   (void)f.read(0, 0, 1, rows, cols);
   (void)f.read(shape.times - 1, 0, 1, rows, cols);
+  const int64_t c0 = clamp(request.first_channel, shape.channels);
+  const int64_t span = std::min(std::max<int64_t>(request.channels, 1), shape.channels - c0);
+  std::set<int64_t> times;
+  for (const auto t : request.times) times.insert(clamp(t, shape.times));
+  const bool one_block = span <= kProbeBlockElements / rows / cols;
+  for (const auto t : times) {
+    if (one_block) {
+      (void)f.read(t, c0, span, rows, cols);
+    } else {
+      for (int64_t c = c0; c < c0 + span; ++c) (void)f.read(t, c, 1, rows, cols);
+    }
+  }
 }
 
-/// Opens HDF5 fields files and reads one channel of each one's first and last snapshot (on at most
-/// the model's grid) in a helper process first: a corrupt file that crashes the HDF5 library is
-/// then refused with an InputError naming it instead of crashing the run (core/isolated.h).
-void probe_fields_files(const std::vector<std::string>& paths, int64_t height, int64_t width) {
-  run_isolated_probes(paths, probe_fields_file, std::to_string(height) + " " + std::to_string(width));
+/// In the helper process: read_sample() of the encoded request.
+void probe_fields_file(const std::string& path, const std::string& request_text) {
+  read_sample(path, decode(request_text));
+}
+
+/// Does read_sample() of `path` in a helper process first: a corrupt file that crashes the HDF5
+/// library is then refused with an InputError naming it instead of crashing the run
+/// (core/isolated.h). The caller does the same reads itself afterwards (check_sample), so that
+/// a file whose first days cannot be read is refused before the models are loaded, not after.
+void probe_fields_file_isolated(const std::string& path, const ProbeRequest& request) {
+  run_isolated_probes({path}, probe_fields_file, encode(request));
+}
+
+/// read_sample() here, with what was being checked in the message.
+void check_sample(const std::string& path, const ProbeRequest& request, const std::string& what) {
+  try {
+    read_sample(path, request);
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + " (while reading " + what + ", before the run)");
+  }
+}
+
+/// `a + b`, or the largest int64 where that overflows (the probe clamps it to the file).
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? kMaxInt64 : sum;
 }
 
 void require_file(const std::string& path, const std::string& what) {
@@ -219,10 +281,30 @@ void validate_channels(const RunSettings& s) {
 void validate_ocean_data(RunPlan& plan) {
   const RunSettings& s = plan.settings;
   plan.ocean_file = resolve_yearly_file(s.test_file, s.test_data_path, s.year, "ocean data file");
-  std::vector<std::string> hdf5_inputs{plan.ocean_file};
+  // The first day the runner reads (the first initial condition) and the last one a prediction
+  // needs, over the span of channels the day reader reads (data/day_reader.cpp).
+  ProbeRequest request;
+  request.height = plan.height;
+  request.width = plan.width;
+  if (!s.in_channels.empty()) {
+    const auto [lo, hi] = std::minmax_element(s.in_channels.begin(), s.in_channels.end());
+    int64_t extent = 0;
+    request.first_channel = *lo;
+    request.channels = __builtin_sub_overflow(*hi, *lo, &extent) ? kMaxInt64 : saturating_add(extent, 1);
+  }
+  if (!s.ics.empty()) {
+    const auto [first, last] = std::minmax_element(s.ics.begin(), s.ics.end());
+    request.times = {*first, saturating_add(*last, std::max<int64_t>(s.prediction_length, 1) - 1)};
+  }
+  // The land mask as data/land_mask.cpp reads it: one block of the channels up to the last output.
+  ProbeRequest mask_request;
+  mask_request.height = plan.height;
+  mask_request.width = plan.width;
+  mask_request.channels = max_of(s.out_channels) + 1;
+  mask_request.times = {0};
+  probe_fields_file_isolated(plan.ocean_file, request);
   std::error_code ec;
-  if (fs::is_regular_file(s.land_mask_path, ec)) hdf5_inputs.push_back(s.land_mask_path);  // else refused below
-  probe_fields_files(hdf5_inputs, plan.height, plan.width);
+  if (fs::is_regular_file(s.land_mask_path, ec)) probe_fields_file_isolated(s.land_mask_path, mask_request);
   const FieldsFile file(plan.ocean_file);
   plan.ocean_shape = file.shape();
   const std::string where = plan.ocean_file + ":/fields";
@@ -265,6 +347,8 @@ void validate_ocean_data(RunPlan& plan) {
                      std::to_string(need_c) + ", >=" + std::to_string(plan.height) + ", >=" +
                      std::to_string(plan.width) + "] (one mask per output channel on the model's grid)");
   }
+  check_sample(plan.ocean_file, request, "the first and last days of the initial conditions");
+  check_sample(s.land_mask_path, mask_request, "the land mask");
 }
 
 void validate_ics(const RunPlan& plan) {
@@ -328,7 +412,18 @@ void validate_atmosphere(RunPlan& plan) {
   plan.atmos_file = resolve_yearly_file(s.atmos_file, s.test_data_path_atmos, s.year.empty()
                                             ? fs::path(plan.ocean_file).stem().string() : s.year,
                                         "atmosphere data file");
-  probe_fields_files({plan.atmos_file}, plan.atmos_height, plan.atmos_width);
+  // Every channel of the atmosphere's initial states, at the first and last initial condition's
+  // snapshot (offset + steps_per_day x ic; absurd values are clamped to the file by the probe).
+  ProbeRequest request;
+  request.height = plan.atmos_height;
+  request.width = plan.atmos_width;
+  request.channels = a.in_channels;
+  for (const auto ic : s.ics.empty() ? std::vector<int64_t>{} : std::vector<int64_t>{min_of(s.ics), max_of(s.ics)}) {
+    int64_t snapshot = 0;
+    if (__builtin_mul_overflow(std::max<int64_t>(s.atmos_steps_per_day, 1), ic, &snapshot)) snapshot = kMaxInt64;
+    request.times.push_back(saturating_add(snapshot, std::max<int64_t>(s.atmos_time_offset, 0)));
+  }
+  probe_fields_file_isolated(plan.atmos_file, request);
   const FieldsFile file(plan.atmos_file);
   plan.atmos_shape = file.shape();
   const std::string where = plan.atmos_file + ":/fields";
@@ -360,6 +455,7 @@ void validate_atmosphere(RunPlan& plan) {
     }
     throw InputError(m.str());
   }
+  check_sample(plan.atmos_file, request, "the atmosphere's initial states");
 }
 
 }  // namespace neuralom::detail
