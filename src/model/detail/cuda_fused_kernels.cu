@@ -39,6 +39,7 @@ __global__ void __launch_bounds__(kThreads)
     edge_silu_kernel(const float* __restrict__ s, int64_t s_rows, const int64_t* __restrict__ src,
                      const float* __restrict__ e, const float* __restrict__ d, int64_t d_rows,
                      const int64_t* __restrict__ dst, float* __restrict__ out, int64_t edges, int64_t width) {
+  assert(width % kVec == 0 && "neuralom::edge_silu: float4 rows of a width that is not a multiple of 4");
   for (int64_t i = first_row(); i < edges; i += row_stride()) {
     const int64_t a = src[i];
     const int64_t b = dst[i];
@@ -51,11 +52,14 @@ __global__ void __launch_bounds__(kThreads)
 /// LayerNorm of each row of `x` (the mean, then the biased variance about it, in float32), then
 /// out[r] = normed + residual[r] (kScatter false) or out[index[r]] += normed (kScatter true,
 /// atomically; `out` has `out_rows` rows).
+/// `out` must not overlap `x`: other warps still read rows of `x` (through the read-only cache,
+/// `__restrict__`) while this one writes (layer_norm_index_add_fusable sees to it).
 template <int kVec, bool kScatter>
 __global__ void __launch_bounds__(kThreads)
     layer_norm_kernel(const float* __restrict__ x, const float* __restrict__ weight, const float* __restrict__ bias,
                       float eps, const float* __restrict__ residual, const int64_t* __restrict__ index, float* out,
                       int64_t out_rows, int64_t rows, int64_t width) {
+  assert(width % kVec == 0 && "neuralom LayerNorm kernel: float4 rows of a width that is not a multiple of 4");
   const int lane = lane_id();
   const float n = static_cast<float>(width);
   for (int64_t r = first_row(); r < rows; r += row_stride()) {

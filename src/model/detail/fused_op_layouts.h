@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include <ATen/ATen.h>
+#include <ATen/MemoryOverlap.h>
 
 namespace neuralom::detail {
 
@@ -52,13 +53,23 @@ inline bool layer_norm_add_fusable(const at::Tensor& x, int64_t width, const c10
          residual.sizes() == x.sizes();
 }
 
+/// Whether `out` shares no memory with any of `inputs`. A kernel that writes `out` while it still
+/// reads them needs that; the exported sequences read all of an input before they write.
+template <typename... Tensors>
+bool apart(const at::Tensor& out, const Tensors&... inputs) {
+  return ((at::get_overlap_status(out, inputs) == at::MemOverlapStatus::No) && ...);
+}
+
 /// The layout of neuralom::layer_norm_index_add_'s kernels: layer_norm_fusable of a 2-D `x`
-/// [E, width], `self` [N, width] float32 and `index` [E] int64, all on `device`.
+/// [E, width], `self` [N, width] float32 and `index` [E] int64, all on `device`, with `self`
+/// apart from the others (the kernels add into it block by block, or warp by warp, while other
+/// rows of `x` are still to be normalised: x.index_add_(0, i, layer_norm(x)) takes the exported
+/// sequence).
 inline bool layer_norm_index_add_fusable(const at::Tensor& self, const at::Tensor& index, const at::Tensor& x,
                                          int64_t width, const c10::optional<at::Tensor>& weight,
                                          const c10::optional<at::Tensor>& bias, const c10::Device& device) {
   return layer_norm_fusable(x, width, weight, bias, device) && x.dim() == 2 && float_rows(self, width, device) &&
-         vector_of(index, at::kLong, x.size(0), device);
+         vector_of(index, at::kLong, x.size(0), device) && apart(self, x, index, *weight, *bias);
 }
 
 // The exported sequences.

@@ -15,6 +15,7 @@
 #include <c10/cuda/CUDAFunctions.h>
 #include <gtest/gtest.h>
 
+#include "model/detail/cuda_fused_rows.h"
 #include "model/detail/fused_op_layouts.h"
 #include "neuralom/model/fused_kernels.h"
 
@@ -67,8 +68,9 @@ TEST(CudaFusedOps, AreRegisteredForCudaTensors) {
   }
 }
 
-// Below: the full-size hidden width (432, read as float4s) and an odd one (37, one float at a time).
-const std::vector<int64_t> kWidths{432, 37};
+// Below: the full-size hidden width (432, read as float4s), an odd one (37, one float at a time)
+// and a narrow one read as float4s (20: five chunks, so most lanes of a warp have none).
+const std::vector<int64_t> kWidths{432, 37, 20};
 
 TEST(CudaFusedOps, EdgeSiluEqualsTheUnfusedOperators) {
   SKIP_WITHOUT_A_GPU();
@@ -168,6 +170,47 @@ TEST(CudaFusedOps, OtherLayoutsTakeTheUnfusedOperators) {
   const at::Tensor idx = at::randint(0, 4, {10}, kGpu.dtype(at::kLong));
   const at::Tensor e = at::randn({10, 16}, kGpu).to(at::kBFloat16);
   EXPECT_TRUE(at::equal(cuda_edge_silu(s, idx, e, s, idx), unfused_edge_silu(s, idx, e, s, idx)));
+}
+
+TEST(CudaFusedOps, ManyRowsStrideOverTheGrid) {
+  // More rows than the grid has warps (kMaxBlocks blocks of kWarpsPerBlock warps): each warp goes
+  // round the kernels' grid-stride loop, as the full-size graphs' 10^6 edges make it.
+  SKIP_WITHOUT_A_GPU();
+  at::manual_seed(17);
+  const int64_t rows = 2 * lanes::kMaxBlocks * lanes::kWarpsPerBlock + 77;
+  const int64_t width = 8;
+  const at::Tensor x = at::randn({rows, width}, kGpu);
+  const at::Tensor w = at::randn({width}, kGpu);
+  const at::Tensor b = at::randn({width}, kGpu);
+  const at::Tensor nodes = at::randn({3000, width}, kGpu);
+  const at::Tensor index = at::randint(0, 3000, {rows}, kGpu.dtype(at::kLong));
+  EXPECT_LE(relative_difference(cuda_edge_silu(nodes, index, x, nodes, index),
+                                unfused_edge_silu(nodes, index, x, nodes, index)),
+            1e-6);
+  EXPECT_LE(relative_difference(cuda_layer_norm_add(x, width, w, b, 1e-5, x),
+                                unfused_layer_norm_add(x, width, w, b, 1e-5, x)),
+            1e-5);
+  at::Tensor reference = at::zeros({3000, width}, kGpu);
+  reference.index_add_(0, index, unfused_layer_norm(x, width, w, b, 1e-5));
+  at::Tensor fused = at::zeros({3000, width}, kGpu);
+  cuda_layer_norm_index_add_(fused, index, x, width, w, b, 1e-5);
+  EXPECT_LE(relative_difference(fused, reference), 1e-5);  // ~350 rows onto each node
+}
+
+TEST(CudaFusedOps, LayerNormIndexAddIntoItsOwnInputTakesTheUnfusedOperators) {
+  // x.index_add_(0, i, layer_norm(x)) normalises all of x first; the kernel, whose warps add while
+  // others still read x, must not take it.
+  SKIP_WITHOUT_A_GPU();
+  at::manual_seed(18);
+  const at::Tensor start = at::randn({4000, 32}, kGpu);
+  const at::Tensor w = at::randn({32}, kGpu);
+  const at::Tensor b = at::randn({32}, kGpu);
+  const at::Tensor index = at::randint(0, 2000, {4000}, kGpu.dtype(at::kLong));
+  at::Tensor reference = start.clone();
+  reference.index_add_(0, index, unfused_layer_norm(start, 32, w, b, 1e-5));
+  at::Tensor x = start.clone();
+  cuda_layer_norm_index_add_(x, index, x, 32, w, b, 1e-5);
+  EXPECT_LE(relative_difference(x, reference), 1e-5);
 }
 
 /// The operator `name` called as a TorchScript graph calls it (boxed), with `arguments`.

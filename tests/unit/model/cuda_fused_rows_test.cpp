@@ -189,25 +189,29 @@ TEST(CudaFusedRows, LayerNormIndexAddEqualsTheUnfusedOperators) {
   }
 }
 
+/// layer_norm_index_add_on_lanes<kVec> of the row `x` into a zeroed row that sits in front of a
+/// guard of -7s: whether it equals ATen's LayerNorm, and whether the guard is left as it was.
+template <int kVec>
+void expect_one_row_covered_once(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  const int64_t width = x.size(1);
+  at::Tensor guarded = at::full({2 * width}, -7.0F);
+  at::Tensor accumulated = guarded.narrow(0, 0, width).view({1, width});
+  accumulated.zero_();
+  layer_norm_index_add_on_lanes<kVec>(accumulated, at::zeros({1}, at::kLong), x, w, b, 1e-5F);
+  EXPECT_LE(relative_difference(accumulated, layer_norm(x, w, b)), 1e-5) << "width " << width << ", kVec " << kVec;
+  EXPECT_TRUE(at::equal(guarded.narrow(0, width, width), at::full({width}, -7.0F)))
+      << "width " << width << ", kVec " << kVec;
+}
+
 TEST(CudaFusedRows, TheLanesCoverEachRowOnce) {
   // Widths around multiples of the warp: every element is written once (a NaN left means one was
   // skipped, a doubled LayerNorm a chunk taken by two lanes), and nothing past the row.
   for (const int64_t width : {1, 4, 31, 32, 33, 128, 132, 260}) {
     const at::Tensor x = at::arange(static_cast<double>(width), at::kFloat).view({1, width});
-    at::Tensor guarded = at::full({2 * width}, -7.0F);
-    at::Tensor accumulated = guarded.narrow(0, 0, width).view({1, width});
-    accumulated.zero_();
     const at::Tensor w = at::ones({width});
     const at::Tensor b = at::zeros({width});
-    const at::Tensor index = at::zeros({1}, at::kLong);
-    layer_norm_index_add_on_lanes<1>(accumulated, index, x, w, b, 1e-5F);
-    EXPECT_LE(relative_difference(accumulated, layer_norm(x, w, b)), 1e-5) << width;
-    EXPECT_TRUE(at::equal(guarded.narrow(0, width, width), at::full({width}, -7.0F))) << width;
-    if (width % 4 == 0) {
-      at::Tensor once = at::zeros({1, width});
-      layer_norm_index_add_on_lanes<4>(once, index, x, w, b, 1e-5F);
-      EXPECT_LE(relative_difference(once, layer_norm(x, w, b)), 1e-5) << width;
-    }
+    expect_one_row_covered_once<1>(x, w, b);
+    if (width % 4 == 0) expect_one_row_covered_once<4>(x, w, b);
   }
 }
 

@@ -180,6 +180,31 @@ TEST(LayerNormIndexAdd, EqualsTheUnfusedOperatorsBitForBit) {
   }
 }
 
+TEST(LayerNormIndexAdd, IntoItsOwnInputNormalisesEveryRowFirst) {
+  // x.index_add_(0, i, layer_norm(x)), and into a view of x's later rows: the exported sequence
+  // normalises all of x before it adds, so blocks after the first must not see the sums.
+  at::manual_seed(17);
+  const int64_t rows = 3 * kLayerNormBlockRows;
+  const int64_t width = 8;
+  const at::Tensor w = at::randn({width});
+  const at::Tensor b = at::randn({width});
+  const at::Tensor start = at::randn({rows, width});
+  const at::Tensor index = at::randint(0, rows / 2, {rows}, at::kLong);
+
+  at::Tensor whole = start.clone();
+  layer_norm_index_add_(whole, index, whole, width, w, b, 1e-5);
+  at::Tensor reference = start.clone();
+  reference.index_add_(0, index, layer_norm(start, w, b));
+  EXPECT_TRUE(at::equal(whole, reference));
+
+  at::Tensor x = start.clone();
+  at::Tensor tail = x.narrow(0, rows / 2, rows / 2);  // contiguous, and inside x
+  layer_norm_index_add_(tail, index, x, width, w, b, 1e-5);
+  at::Tensor tail_reference = start.narrow(0, rows / 2, rows / 2).clone();
+  tail_reference.index_add_(0, index, layer_norm(start, w, b));
+  EXPECT_TRUE(at::equal(tail, tail_reference));
+}
+
 TEST(LayerNormIndexAdd, RejectsIndicesOutOfRangeBeforeAddingAnything) {
   const at::Tensor x = at::randn({2 * kLayerNormBlockRows, 3});
   const at::Tensor w = at::ones({3});
