@@ -34,16 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from neuralom_export.config import make_config  # noqa: E402
 from neuralom_export.models import random_model  # noqa: E402
-
-
-def best_s(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from roofline_cpu import best as best_s  # noqa: E402  (the best of N timed calls)
 
 
 def main() -> None:
