@@ -1,8 +1,11 @@
 #include "neuralom/core/mpi_context.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 #include <tuple>
+
+#include <spdlog/spdlog.h>
 
 #include "neuralom/core/errors.h"
 
@@ -36,6 +39,16 @@ std::pair<std::string, int> describe(const std::exception_ptr& error) {
 }
 
 #if NEURALOM_WITH_MPI
+/// The most bytes one MPI call moves: MPI counts are ints, and a run's batch records can pass 2 GiB
+/// (hundreds of kilobytes per initial condition). NEURALOM_MPI_CHUNK_BYTES lowers it, for the tests.
+int chunk_bytes() {
+  constexpr int kDefault = 1 << 30;
+  const char* value = std::getenv("NEURALOM_MPI_CHUNK_BYTES");
+  if (value == nullptr) return kDefault;
+  const long long n = std::atoll(value);
+  return n >= 1 && n <= kDefault ? static_cast<int>(n) : kDefault;
+}
+
 void check_mpi(int status, const char* what) {
   if (status != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + what + " failed");
 }
@@ -163,8 +176,10 @@ void MpiContext::broadcast(std::string& bytes, int root) {
   auto length = static_cast<int64_t>(bytes.size());
   check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
   bytes.resize(static_cast<std::size_t>(length));
-  if (length > 0) {
-    check_mpi(MPI_Bcast(bytes.data(), static_cast<int>(length), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
+  const int64_t chunk = chunk_bytes();
+  for (int64_t at = 0; at < length; at += chunk) {
+    const int n = static_cast<int>(std::min(chunk, length - at));
+    check_mpi(MPI_Bcast(bytes.data() + at, n, MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
 #else
   (void)bytes;
@@ -175,25 +190,40 @@ void MpiContext::broadcast(std::string& bytes, int root) {
 std::vector<std::string> MpiContext::gather(const std::string& bytes, int root) {
   if (size_ == 1) return {bytes};
 #if NEURALOM_WITH_MPI
-  const int length = static_cast<int>(bytes.size());
-  std::vector<int> lengths(static_cast<std::size_t>(size_), 0);
-  check_mpi(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Gather");
-  std::vector<int> offsets(lengths.size(), 0);
-  int total = 0;
-  for (std::size_t r = 0; r < lengths.size(); ++r) {
-    offsets[r] = total;
-    total += lengths[r];
-  }
-  std::string all(rank_ == root ? static_cast<std::size_t>(total) : 0U, '\0');
-  check_mpi(MPI_Gatherv(bytes.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, root,
-                        MPI_COMM_WORLD),
-            "MPI_Gatherv");
+  // 64-bit lengths, then each rank's bytes to the root in chunks (point to point, in rank order).
+  const auto length = static_cast<int64_t>(bytes.size());
+  std::vector<int64_t> lengths(static_cast<std::size_t>(size_), 0);
+  check_mpi(MPI_Gather(&length, 1, MPI_INT64_T, lengths.data(), 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Gather");
+  const int64_t chunk = chunk_bytes();
+  constexpr int kTag = 7301;
   std::vector<std::string> out;
-  if (rank_ == root) {
-    for (std::size_t r = 0; r < lengths.size(); ++r) {
-      out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+  if (rank_ != root) {
+    for (int64_t at = 0; at < length; at += chunk) {
+      const int n = static_cast<int>(std::min(chunk, length - at));
+      check_mpi(MPI_Send(bytes.data() + at, n, MPI_CHAR, root, kTag, MPI_COMM_WORLD), "MPI_Send");
+    }
+    return out;
+  }
+  out.resize(lengths.size());
+  int64_t messages = 0;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    if (static_cast<int>(r) == root) {
+      out[r] = bytes;
+      continue;
+    }
+    out[r].resize(static_cast<std::size_t>(lengths[r]));
+    for (int64_t at = 0; at < lengths[r]; at += chunk) {
+      const int n = static_cast<int>(std::min(chunk, lengths[r] - at));
+      check_mpi(MPI_Recv(out[r].data() + at, n, MPI_CHAR, static_cast<int>(r), kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                "MPI_Recv");
+      ++messages;
     }
   }
+  spdlog::debug("MPI gather: {} bytes from {} ranks in {} messages of at most {} bytes", [&] {
+    int64_t total = 0;
+    for (const int64_t n : lengths) total += n;
+    return total;
+  }(), size_, messages, chunk);
   return out;
 #else
   return {bytes};

@@ -6,6 +6,7 @@ passes the launcher as NEURALOM_MPIEXEC); two ranks on two cores, oversubscribed
 
 import json
 import os
+import re
 import subprocess
 
 import h5py
@@ -23,11 +24,16 @@ ATMOS_DATA = GOLDEN / "ocean_small_forecasting" / "data"
 COMMON = ["--prediction-length", 3, "--ics", "0:3", "--threads", 1, "--device", "cpu", "--baselines"]
 
 
-def mpirun(ranks, *args):
+def mpirun(ranks, *args, env_extra=None):
     env = dict(os.environ)
     if os.geteuid() == 0:  # containers and CI run as root; OpenMPI refuses that unless told
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", os.environ["NEURALOM_BIN"], *map(str, args)]
+    exported = []
+    for name, value in (env_extra or {}).items():
+        env[name] = value
+        exported += ["-x", name]
+    command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", *exported, os.environ["NEURALOM_BIN"],
+               *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
 
 
@@ -69,6 +75,21 @@ def test_more_ranks_than_batches(neuralom, golden_stages, tmp_path):
     result = mpirun(3, *args, "--output", tmp_path / "mpi")  # 2 batches: rank 2 has nothing to run
     assert result.returncode == 0, result.stderr
     assert_same_outputs(tmp_path / "single", tmp_path / "mpi", "mpirun -np 3, 2 batches of 2 ICs")
+
+
+def test_records_larger_than_one_mpi_message_arrive_whole(neuralom, golden_stages, tmp_path):
+    # MPI counts are ints: the ranks' batch records (which can pass 2 GiB in a long run) and the job
+    # travel in chunks. 7-byte chunks here, so that every transfer takes many, with a tail.
+    args = mode_args("simulate", golden_stages, None) + ["--extremes", "--save-fields"]
+    result = neuralom(*args, "--output", tmp_path / "single")
+    assert result.returncode == 0, result.stderr
+    result = mpirun(2, *args, "--output", tmp_path / "mpi", "--log-level", "debug",
+                    env_extra={"NEURALOM_MPI_CHUNK_BYTES": "7"})
+    assert result.returncode == 0, result.stderr
+    gathered = re.search(r"MPI gather: (\d+) bytes from 2 ranks in (\d+) messages of at most 7 bytes", result.stderr)
+    assert gathered, result.stderr[-2000:]
+    assert int(gathered[2]) > 1  # rank 1's records took many messages
+    assert_same_outputs(tmp_path / "single", tmp_path / "mpi", "mpirun -np 2, records in 7-byte MPI chunks")
 
 
 def test_a_failing_rank_stops_both(golden_stages, data_copy, tmp_path):

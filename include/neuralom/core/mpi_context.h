@@ -59,9 +59,10 @@ class MpiContext {
 
   /// Collective: the sum over ranks.
   int64_t sum(int64_t value);
-  /// Collective: `bytes` of rank `root` on every rank.
+  /// Collective: `bytes` of rank `root` on every rank. Any size: moved in chunks of at most 1 GiB
+  /// (MPI counts are ints; NEURALOM_MPI_CHUNK_BYTES sets a smaller chunk, for the tests).
   void broadcast(std::string& bytes, int root = 0);
-  /// Collective: every rank's `bytes` on `root`, in rank order (empty elsewhere).
+  /// Collective: every rank's `bytes` on `root`, in rank order (empty elsewhere). Any size, as broadcast().
   std::vector<std::string> gather(const std::string& bytes, int root = 0);
   /// Collective.
   void barrier();
