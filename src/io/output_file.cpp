@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -24,6 +25,35 @@ namespace {
 fs::path parent_directory(const std::string& path) {
   const fs::path parent = fs::path(path).parent_path();
   return parent.empty() ? fs::path(".") : parent;
+}
+
+/// fsync(2) of one file or directory; false (errno set) if it cannot be opened or synced.
+bool sync_path(const char* path, bool directory) {
+  const int fd = ::open(path, (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0 || errno == EINVAL;  // EINVAL: a file system without fsync
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
+
+/// Flushes a file, or every file and directory of a tree, to the disk: what a rename publishes
+/// must be on the disk before the rename is, or a crash can leave a complete-looking name with
+/// nothing (or zeros) behind it. Throws OutputError.
+void sync_tree(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    if (!sync_path(path.c_str(), false)) throw OutputError("cannot flush " + path + " to disk: " + std::strerror(errno));
+    return;
+  }
+  for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    const bool directory = it->is_directory(ec);
+    if (!sync_path(it->path().c_str(), directory)) {
+      throw OutputError("cannot flush " + it->path().string() + " to disk: " + std::strerror(errno));
+    }
+  }
+  if (ec || !sync_path(path.c_str(), true)) throw OutputError("cannot flush " + path + " to disk");
 }
 
 }  // namespace
@@ -51,6 +81,20 @@ void ensure_output_directory(const std::string& dir) {
   ::close(fd);
   fs::remove(probe, ec);
   if (ec) throw OutputError("cannot write to " + dir + ": cannot remove probe file " + probe + ": " + ec.message());
+}
+
+int64_t tree_bytes(const std::string& path) noexcept {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    const auto size = fs::file_size(path, ec);
+    return ec ? -1 : static_cast<int64_t>(size);
+  }
+  int64_t total = 0;
+  for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+    if (ec) return -1;
+  }
+  return ec ? -1 : total;
 }
 
 int64_t free_space_bytes(const std::string& path) {
@@ -126,6 +170,7 @@ void PendingFile::commit() {
     fs::rename(final_path_, aside, ec);
     if (ec) throw OutputError("cannot move " + final_path_ + " aside to replace it: " + ec.message());
   }
+  sync_tree(temp_path_);
   // rename(2) within one directory is atomic: readers see the old file or the complete new one.
   fs::rename(temp_path_, final_path_, ec);
   if (ec) {
@@ -133,6 +178,8 @@ void PendingFile::commit() {
   }
   if (replace_directory) remove_tree(aside);
   committed_ = true;
+  // The rename itself reaches the disk with its directory; a failure here loses nothing written.
+  sync_path(parent_directory(final_path_).c_str(), true);
 }
 
 void write_text_file(const std::string& path, const std::string& content) {
@@ -145,6 +192,26 @@ void write_text_file(const std::string& path, const std::string& content) {
     if (!out) throw OutputError("cannot write " + pending.temp_path() + " (disk full?)");
   }
   pending.commit();
+}
+
+DirectoryLock::DirectoryLock(const std::string& dir) {
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) throw OutputError("cannot open the output directory " + dir + ": " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  const int error = errno;
+  ::close(fd_);
+  fd_ = -1;
+  if (error == EWOULDBLOCK) {
+    throw OutputError("another neuralom process is writing to " + dir + " (it holds the directory's lock): wait "
+                      "for it to end, or choose another --output");
+  }
+  // Some network file systems lock nothing: the run goes on, unguarded.
+  warning_ = std::string("cannot lock ") + dir + " (" + std::strerror(error) +
+             "): make sure no other neuralom process writes there";
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 }  // namespace neuralom

@@ -1,4 +1,5 @@
-// Output files appear only when complete: PendingFile, ensure_output_directory, write_text_file.
+// Output files appear only when complete: PendingFile, ensure_output_directory, write_text_file; and
+// what guards an output directory: DirectoryLock, tree_bytes.
 #include "neuralom/io/output_file.h"
 
 #include <fcntl.h>
@@ -244,6 +245,31 @@ TEST(WriteTextFileTest, WritesTheContentAndLeavesNoTemporaryFile) {
 TEST(WriteTextFileTest, MissingDirectoryIsAnOutputError) {
   const TempDir dir;
   EXPECT_THROW(write_text_file(dir.file("missing/metrics.json"), "x"), OutputError);
+}
+
+TEST(DirectoryLockTest, ASecondWriterIsRefusedUntilTheFirstEnds) {
+  const TempDir dir;
+  const std::string out = dir.path().string();
+  {
+    const DirectoryLock first(out);
+    EXPECT_TRUE(first.warning().empty()) << first.warning();
+    // flock(2) locks belong to an open file description: a second one conflicts, even here.
+    const std::string message = testing::error_message<OutputError>([&] { DirectoryLock second(out); });
+    EXPECT_NE(message.find("another neuralom process is writing to " + out), std::string::npos) << message;
+  }
+  EXPECT_NO_THROW(DirectoryLock again(out));
+  EXPECT_THROW(DirectoryLock missing(out + "/absent"), OutputError);
+}
+
+TEST(TreeBytesTest, AFileOrEveryFileOfADirectory) {
+  const TempDir dir;
+  dir.write("a", "12345");
+  std::filesystem::create_directories(dir.path() / "store" / "group");
+  dir.write("store/.zgroup", "123");
+  dir.write("store/group/0.0", "1234567");
+  EXPECT_EQ(tree_bytes(dir.file("a")), 5);
+  EXPECT_EQ(tree_bytes(dir.file("store")), 10);
+  EXPECT_EQ(tree_bytes(dir.file("missing")), -1);
 }
 
 }  // namespace
