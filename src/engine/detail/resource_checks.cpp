@@ -4,10 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "neuralom/core/errors.h"
+#include "neuralom/engine/ic_partition.h"
+#include "neuralom/engine/journal.h"
 #include "neuralom/io/output_file.h"
 #include "neuralom/model/runtime.h"
 
@@ -47,13 +50,30 @@ ByteEstimate estimate_output_bytes(const RunPlan& plan) {
     // The HDF5 layout holds prediction and truth; NetCDF/Zarr the prediction, and the truth with
     // --save-truth. float32 either way.
     const int datasets = s.format == OutputFormat::kHdf5 || s.save_truth ? 2 : 1;
-    const double frames = as_double(s.ics.size()) * as_double(plan.save_leads.size());
+    // Each batch's fields go to a part in the journal. A shard's parts are its output; any other
+    // run then assembles the final file from them and deletes them only after it is complete: two
+    // copies at the peak.
+    const bool assembled = !s.shard.sharded();
+    const std::vector<SlotRange> batches = batch_ranges(static_cast<int64_t>(s.ics.size()), std::max<int64_t>(1, s.batch));
+    const SlotRange mine = block_of(static_cast<int64_t>(batches.size()), s.shard.count, s.shard.index);
+    int64_t ics = 0;
+    for (int64_t b = mine.begin; b < mine.end; ++b) ics += batches[static_cast<std::size_t>(b)].size();
+    const double frames = as_double(ics) * as_double(plan.save_leads.size());
     const double fields = datasets * frames * as_double(plan.save_channels.size()) * as_double(plan.height) *
                           as_double(plan.width) * 4.0;
-    e.bytes += fields + datasets * frames * kHdf5BytesPerChunk + kHdf5BytesPerFile;
-    detail << "the fields file " << datasets << " x " << s.ics.size() << " ICs x " << plan.save_leads.size()
-           << " leads x " << plan.save_channels.size() << " channels x " << plan.height << " x " << plan.width
-           << " x 4 bytes = " << format_bytes(fields) << (s.compression > 0 ? " before compression" : "") << ", ";
+    const double one_copy = fields + datasets * frames * kHdf5BytesPerChunk;
+    e.bytes += one_copy + as_double(mine.size()) * kHdf5BytesPerFile;
+    if (assembled) e.bytes += one_copy + kHdf5BytesPerFile;
+    // A resumed run finds the parts of the finished batches on the disk already.
+    const int64_t parts = s.resume ? tree_bytes(Journal::directory_of(s.output_dir) + "/parts") : -1;
+    if (parts > 0) e.bytes = std::max(e.bytes - as_double(parts), assembled ? one_copy : 0.0);
+    detail << "the fields " << datasets << " x " << ics << " ICs x " << plan.save_leads.size() << " leads x "
+           << plan.save_channels.size() << " channels x " << plan.height << " x " << plan.width
+           << " x 4 bytes = " << format_bytes(fields) << (s.compression > 0 ? " before compression" : "")
+           << (assembled ? ", twice (the journal's per-batch parts, then the final file assembled from them)"
+                         : " (shard " + s.shard.str() + "'s parts)")
+           << (parts > 0 ? ", less the " + format_bytes(as_double(parts)) + " of parts already written" : "")
+           << ", ";
   }
   const double systems = s.baselines ? 3.0 : 1.0;
   const double rows = systems * as_double(s.prediction_length) * (as_double(s.out_variables.size()) + 1.0);

@@ -2,12 +2,14 @@
 // sizes, and the refusals they lead to.
 #include "engine/detail/resource_checks.h"
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "error_message.h"
+#include "temp_dir.h"
 
 #include "neuralom/core/errors.h"
 
@@ -52,15 +54,48 @@ TEST(ResourceChecksTest, FormatsBytes) {
 TEST(ResourceChecksTest, OutputEstimateIsTheFieldsProductPlusMetrics) {
   const detail::ByteEstimate e = detail::estimate_output_bytes(golden_plan());
   // Fields: 2 datasets x 2 ICs x 4 leads x 93 channels x 32 x 64 x 4 bytes = 12189696, plus
-  // 128 bytes for each of the 16 chunks and 1 MiB for the file; metrics: 1 system x 4 leads x
+  // 128 bytes for each of the 16 chunks, twice (the journal's parts, then the final file), and
+  // 1 MiB for each file (2 parts of one IC, the final file); metrics: 1 system x 4 leads x
   // (93 variables + ALL) rows x 320 bytes = 120320, run.json 65536 + 32 per IC.
-  EXPECT_DOUBLE_EQ(e.bytes, 12189696.0 + 16 * 128.0 + 1048576.0 + 120320.0 + 65536.0 + 64.0);
-  EXPECT_NE(e.detail.find("2 x 2 ICs x 4 leads x 93 channels x 32 x 64 x 4 bytes = 11.6 MiB"), std::string::npos)
+  const double one_copy = 12189696.0 + 16 * 128.0;
+  const double text = 120320.0 + 65536.0 + 64.0;
+  EXPECT_DOUBLE_EQ(e.bytes, 2 * one_copy + 3 * 1048576.0 + text);
+  EXPECT_NE(e.detail.find("2 x 2 ICs x 4 leads x 93 channels x 32 x 64 x 4 bytes = 11.6 MiB, twice (the journal's "
+                          "per-batch parts, then the final file"),
+            std::string::npos)
       << e.detail;
   RunPlan metrics_only = golden_plan();
   metrics_only.settings.save_fields = false;
   metrics_only.settings.baselines = true;  // three systems
   EXPECT_DOUBLE_EQ(detail::estimate_output_bytes(metrics_only).bytes, 3 * 120320.0 + 65536.0 + 64.0);
+}
+
+TEST(ResourceChecksTest, AShardNeedsItsOwnPartsOnly) {
+  RunPlan plan = golden_plan();
+  plan.settings.ics = {0, 1, 2};
+  plan.settings.shard = ShardSpec{1, 2};  // batches 0-1 and 2: this shard has IC 2
+  const detail::ByteEstimate e = detail::estimate_output_bytes(plan);
+  const double one_ic = 12189696.0 / 2 + 8 * 128.0;
+  EXPECT_DOUBLE_EQ(e.bytes, one_ic + 1048576.0 + 120320.0 + 65536.0 + 3 * 32.0);
+  EXPECT_NE(e.detail.find("2 x 1 ICs x 4 leads x 93 channels x 32 x 64 x 4 bytes = 5.81 MiB (shard 1/2's parts)"),
+            std::string::npos)
+      << e.detail;
+}
+
+TEST(ResourceChecksTest, AResumedRunCountsThePartsItHasAlready) {
+  const testing::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "journal" / "parts");
+  dir.write("journal/parts/batch-000000.h5", std::string(6000000, 'x'));
+  RunPlan plan = golden_plan();
+  plan.settings.output_dir = dir.path().string();
+  plan.settings.resume = true;
+  const detail::ByteEstimate e = detail::estimate_output_bytes(plan);
+  const double one_copy = 12189696.0 + 16 * 128.0;
+  EXPECT_DOUBLE_EQ(e.bytes, 2 * one_copy + 3 * 1048576.0 - 6000000.0 + 120320.0 + 65536.0 + 64.0);
+  EXPECT_NE(e.detail.find("less the 5.72 MiB of parts already written"), std::string::npos) << e.detail;
+  // Never less than the final file itself.
+  dir.write("journal/parts/batch-000001.h5", std::string(30000000, 'x'));
+  EXPECT_DOUBLE_EQ(detail::estimate_output_bytes(plan).bytes, one_copy + 120320.0 + 65536.0 + 64.0);
 }
 
 TEST(ResourceChecksTest, MemoryEstimateCountsTheDayCache) {
@@ -82,7 +117,7 @@ TEST(ResourceChecksTest, RefusesOutputsThatCannotFit) {
   plan.height = 1000;
   plan.width = 1000;
   const std::string message = testing::error_message<OutputError>([&] { detail::check_resources(plan); });
-  EXPECT_NE(message.find("the outputs need about 7.28 TiB"), std::string::npos) << message;
+  EXPECT_NE(message.find("the outputs need about 14.6 TiB"), std::string::npos) << message;
   EXPECT_NE(message.find("2 x 1000 ICs x 1000 leads x 1 channels x 1000 x 1000 x 4 bytes"), std::string::npos)
       << message;
   EXPECT_NE(message.find("/ has"), std::string::npos) << message;
