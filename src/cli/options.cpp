@@ -89,7 +89,7 @@ const std::vector<OptionSpec>& option_table() {
       {"Outputs", "extreme-thresholds", "extreme_thresholds", Kind::kValue, "FILE",
        "CSV of thresholds (variable,quantile,lower_threshold,upper_threshold; an earlier extremes.csv works) "
        "instead of quantiles of this run's truth", false},
-      {"Outputs", "overwrite", "overwrite", Kind::kFlag, "", "replace the outputs of an earlier run in the output directory", false},
+      {"Outputs", "overwrite", "overwrite", Kind::kFlag, "", "replace the outputs of an earlier run in the output directory (those this run does not write are removed)", false},
       {"Outputs", "no-data-hash", nullptr, Kind::kFlag, "", "do not compute SHA-256 of the data files for run.json", false},
       // Execution.
       {"Execution", "batch", "batch", Kind::kValue, "B", "initial conditions per forward pass (default: 1)", false},

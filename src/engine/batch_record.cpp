@@ -68,7 +68,7 @@ Json record_json(const BatchRecord& r) {
   }
   return Json{{"format", "neuralom-batch-1"}, {"batch", r.batch},        {"slots", {r.slots.begin, r.slots.end}},
               {"rank", r.rank},                {"part", r.part},          {"stats", stats_json(r.stats)},
-              {"ics", ics}};
+              {"part_bytes", r.part_bytes}, {"ics", ics}};
 }
 
 BatchRecord record_of(const Json& j) {
@@ -78,6 +78,8 @@ BatchRecord record_of(const Json& j) {
   r.slots = SlotRange{j.at("slots").at(0).get<int64_t>(), j.at("slots").at(1).get<int64_t>()};
   r.rank = j.at("rank").get<int>();
   r.part = j.at("part").get<std::string>();
+  // Absent in the records of neuralom before 2026-12: the part's size is then not checked.
+  r.part_bytes = j.contains("part_bytes") ? j["part_bytes"].get<int64_t>() : -1;
   r.stats = stats_of(j.at("stats"));
   for (const auto& ic : j.at("ics")) {
     IcScores s;

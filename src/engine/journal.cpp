@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -71,6 +72,50 @@ Json file_stamp(const std::string& path) {
 
 std::string short_digest(const std::string& digest) { return digest.substr(0, 12) + "..."; }
 
+/// What the engine reads from a header is there and of the right kind, so that a damaged or
+/// hand-edited journal.json is an input error naming the entry, not an internal one later.
+void check_header_shape(const Json& h, const std::string& path) {
+  const auto refuse = [&](const std::string& what) {
+    throw InputError(path + ": not a readable journal header (" + what + "); start the run again with --overwrite");
+  };
+  const auto need = [&](const Json& object, const char* key, const char* kind, auto is_kind, const std::string& where) {
+    if (!object.contains(key) || !is_kind(object[key])) refuse(where + "'" + key + "' is not " + kind);
+  };
+  const auto is_object = [](const Json& v) { return v.is_object(); };
+  const auto is_string = [](const Json& v) { return v.is_string(); };
+  const auto is_array = [](const Json& v) { return v.is_array(); };
+  const auto is_count = [](const Json& v) { return v.is_number_integer() && v.get<int64_t>() >= 0; };
+  const auto is_digest = [](const Json& v) { return v.is_null() || v.is_string(); };
+  const auto is_stamp = [](const Json& v) { return v.is_null() || v.is_number_integer(); };
+  need(h, "settings", "an object", is_object, "");
+  need(h, "shard", "a string", is_string, "");
+  need(h, "batches", "a count", is_count, "");
+  need(h, "inputs", "a list", is_array, "");
+  for (std::size_t i = 0; i < h["inputs"].size(); ++i) {
+    const Json& e = h["inputs"][i];
+    const std::string where = "inputs[" + std::to_string(i) + "].";
+    if (!e.is_object()) refuse("inputs[" + std::to_string(i) + "] is not an object");
+    need(e, "role", "a string", is_string, where);
+    need(e, "path", "a string", is_string, where);
+    need(e, "sha256", "a string or null", is_digest, where);
+    need(e, "size", "an integer or null", is_stamp, where);
+    need(e, "modified", "an integer or null", is_stamp, where);
+  }
+  if (!h.contains("extreme_thresholds") || h["extreme_thresholds"].is_null()) return;
+  const Json& t = h["extreme_thresholds"];
+  if (!t.is_object()) refuse("'extreme_thresholds' is not an object or null");
+  need(t, "source", "a string", is_string, "extreme_thresholds.");
+  need(t, "values", "a list", is_array, "extreme_thresholds.");
+  for (const auto& row : t["values"]) {
+    if (!row.is_array()) refuse("extreme_thresholds.values holds a row that is not a list");
+    for (const auto& pair : row) {
+      if (!pair.is_array() || pair.size() != 2 || !(pair[0].is_null() || pair[0].is_number()) || !pair[1].is_number()) {
+        refuse("extreme_thresholds.values holds " + shown(pair) + ", not a [lower or null, upper] pair");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Journal::Journal(std::string directory, Json header) : directory_(std::move(directory)), header_(std::move(header)) {}
@@ -112,6 +157,7 @@ Journal Journal::open(const std::string& output_dir) {
     throw InputError(path + ": not a journal of this neuralom (format " + shown(header.contains("format") ? header["format"] : Json()) +
                      ", expected \"" + kFormat + "\")");
   }
+  check_header_shape(header, path);
   return Journal(dir, std::move(header));
 }
 
@@ -133,12 +179,18 @@ std::vector<int64_t> Journal::finished_batches() const {
   std::error_code ec;
   for (fs::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    long long index = -1;
-    char tail = '\0';
-    // "batch-000003.cbor" exactly: a temporary "...cbor.partial" does not count.
-    if (name.size() == 17 && std::sscanf(name.c_str(), "batch-%6lld.cbo%c", &index, &tail) == 2 && tail == 'r') {
-      out.push_back(index);
+    // "batch-000003.cbor" (six digits or more) exactly: a temporary "...cbor.partial" does not count.
+    constexpr std::string_view kPrefix = "batch-";
+    constexpr std::string_view kSuffix = ".cbor";
+    if (name.size() < kPrefix.size() + 6 + kSuffix.size() || name.compare(0, kPrefix.size(), kPrefix) != 0 ||
+        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      continue;
     }
+    const std::string digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+    if (digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    out.push_back(std::stoll(digits));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -162,6 +214,14 @@ std::vector<BatchRecord> Journal::read_finished(const SlotRange& batches) const 
       if (!record.part.empty() && !fs::exists(record.part, ec)) {
         throw InputError("its fields part " + record.part + " is missing");
       }
+      // A part cut short or emptied (a crash before the data reached the disk) has another size.
+      if (!record.part.empty() && record.part_bytes >= 0) {
+        const int64_t now = tree_bytes(record.part);
+        if (now != record.part_bytes) {
+          throw InputError("its fields part " + record.part + " holds " + std::to_string(now) + " bytes, " +
+                           std::to_string(record.part_bytes) + " when it was written (damaged)");
+        }
+      }
       out.push_back(std::move(record));
     } catch (const InputError& e) {
       spdlog::warn("journal {}: batch {} will run again: {}", directory_, b, e.what());
@@ -172,6 +232,7 @@ std::vector<BatchRecord> Journal::read_finished(const SlotRange& batches) const 
 
 void Journal::write_batch(const BatchRecord& record) const {
   BatchRecord stored = record;
+  if (!stored.part.empty() && stored.part_bytes < 0) stored.part_bytes = tree_bytes(stored.part);
   if (!stored.part.empty()) stored.part = fs::path(stored.part).lexically_relative(directory_).generic_string();
   write_text_file(record_path(record.batch), encode_batch_record(stored));
 }
@@ -194,7 +255,7 @@ Json new_journal_header(const RunPlan& plan, const RunProvenance& provenance, in
     entry["size"] = stamp["size"];
     entry["modified"] = stamp["modified"];
     // Models are small and always hashed: waited for here, so that a resume can compare them.
-    entry["sha256"] = input.is_model ? Json(provenance.digest(input.path)) : Json(nullptr);
+    entry["sha256"] = input.always_hashed ? Json(provenance.digest(input.path)) : Json(nullptr);
     inputs.push_back(entry);
   }
   Json h = Json::object();
@@ -207,10 +268,17 @@ Json new_journal_header(const RunPlan& plan, const RunProvenance& provenance, in
   h["shard"] = s.shard.str();
   h["batches"] = batches;
   // Not part of the fingerprint, but LibTorch's CPU reductions depend on the thread count.
-  h["execution"] = Json{{"device", plan.device.str()}, {"threads", threads}};
+  // So do the fused operators and the decoder's node subset (--decode-land), in the last bits.
+  h["execution"] = Json{{"device", plan.device.str()},
+                        {"threads", threads},
+                        {"fused_kernels", s.fused_kernels},
+                        {"cuda_fused_kernels", s.cuda_fused_kernels},
+                        {"decode_land", s.decode_land}};
   h["fields_extension"] = s.save_fields ? fields_extension(plan) : "";
   h["inputs"] = inputs;
   h["extreme_thresholds"] = nullptr;
+  // Thresholds from a file are known now; those from the truth are recorded once computed.
+  if (s.extremes && !plan.extremes.thresholds.empty()) record_thresholds(h, plan.extremes);
   return h;
 }
 
@@ -241,6 +309,7 @@ void check_resumable(const Json& journaled, const Json& now, const RunProvenance
                      const std::string& output_dir) {
   const std::string prefix = "cannot resume the run in " + output_dir + ": ";
   const std::string hint = "; run it with the settings it began with, or start again with --overwrite";
+  check_header_shape(journaled, (fs::path(Journal::directory_of(output_dir)) / kHeaderName).string());
   const std::string key = first_difference(journaled.at("settings"), now.at("settings"));
   if (!key.empty()) {
     const Json& before = journaled["settings"].contains(key) ? journaled["settings"][key] : Json();
@@ -259,19 +328,32 @@ void check_resumable(const Json& journaled, const Json& now, const RunProvenance
   }
   if (journaled.contains("execution") && now.contains("execution") && journaled["execution"] != now["execution"]) {
     spdlog::warn("resuming a run begun with {} with {}: the fields of the remaining initial conditions may differ "
-                 "from an uninterrupted run's in the last bits (LibTorch's sums depend on the device and the number "
-                 "of threads; pass the --threads the run began with)",
+                 "from an uninterrupted run's in the last bits (LibTorch's sums depend on the device, the number "
+                 "of threads and the operators used; pass the --threads and options the run began with)",
                  journaled["execution"].dump(), now["execution"].dump());
   }
-  for (const auto& before : journaled.at("inputs")) {
+  check_inputs_unchanged(journaled.at("inputs"), now.at("inputs"), provenance, prefix, "start again with --overwrite");
+  // (Journals of neuralom before 2026-12 recorded no thresholds from a file: nothing to compare.)
+  if (now.contains("extreme_thresholds") && !now["extreme_thresholds"].is_null() &&
+      !journaled.at("extreme_thresholds").is_null() && journaled["extreme_thresholds"] != now["extreme_thresholds"]) {
+    throw InputError(prefix + "the extreme thresholds read from " + text_of(now["settings"], "extreme_thresholds") +
+                     " differ from those the run began with; restore the file, or start again with --overwrite");
+  }
+}
+
+void check_inputs_unchanged(const Json& journaled_inputs, const Json& now_inputs, const RunProvenance& provenance,
+                            const std::string& prefix, const std::string& again) {
+  for (const auto& before : journaled_inputs) {
     const std::string role = before.at("role").get<std::string>();
-    const auto after = std::find_if(now.at("inputs").begin(), now.at("inputs").end(),
+    const auto after = std::find_if(now_inputs.begin(), now_inputs.end(),
                                     [&](const Json& e) { return e.at("role") == role; });
-    if (after == now.at("inputs").end()) throw ConfigError(prefix + "this run has no " + role + hint);
+    if (after == now_inputs.end()) {
+      throw ConfigError(prefix + "this run has no " + role + "; run it with the settings it began with, or " + again);
+    }
     const std::string path = before.at("path").get<std::string>();
     if ((*after).at("path") != path) {
       throw ConfigError(prefix + "the " + role + " is " + (*after)["path"].get<std::string>() + " now, " + path +
-                        " then" + hint);
+                        " then; run it with the settings it began with, or " + again);
     }
     const std::string what = prefix + "the " + role + " " + path + " changed since the run began (";
     const std::string digest_then = before.at("sha256").is_string() ? before["sha256"].get<std::string>() : "";
@@ -286,11 +368,11 @@ void check_resumable(const Json& journaled, const Json& now, const RunProvenance
     if (!digest_now.empty()) {
       if (digest_now != digest_then) {
         throw InputError(what + "SHA-256 " + short_digest(digest_then) + " then, " + short_digest(digest_now) +
-                         " now); restore it, or start again with --overwrite");
+                         " now); restore it, or " + again);
       }
     } else if (before.at("size") != (*after).at("size") || before.at("modified") != (*after).at("modified")) {
       throw InputError(what + "size or modification time; it was not hashed then or is not hashed now); restore "
-                       "it, or start again with --overwrite");
+                       "it, or " + again);
     }
   }
 }

@@ -14,6 +14,7 @@
 #include "neuralom/engine/journal.h"
 #include "neuralom/engine/run_settings_json.h"
 #include "neuralom/engine/sinks.h"
+#include "neuralom/io/output_file.h"
 #include "neuralom/verify/extremes_report.h"
 #include "neuralom/verify/metrics_netcdf.h"
 #include "neuralom/verify/metrics_report.h"
@@ -39,6 +40,24 @@ std::vector<const PerIc*> column_of(const std::vector<BatchRecord>& records, std
     for (const auto& ic : r.ics) out.push_back(&((ic.*member)[system]));
   }
   return out;
+}
+
+/// With --overwrite: removes what an earlier run left in the output directory that this one did
+/// not write again (its metrics.nc or extreme-event tables, its fields in another format), so that
+/// the directory holds one run's outputs, as its run.json lists them.
+void remove_stale_outputs(const RunPlan& plan, const std::vector<std::string>& written) {
+  const RunSettings& s = plan.settings;
+  const fs::path out(s.output_dir);
+  const std::string stem = s.mode == RunMode::kSimulate ? "results_simulation" : "results_forecasting";
+  const std::vector<std::string> names{"metrics.nc", "extremes.csv", "extremes.json",
+                                       stem + ".h5",  stem + ".nc",    stem + ".zarr"};
+  for (const std::string& name : names) {
+    const std::string path = (out / name).string();
+    std::error_code ec;
+    if (std::find(written.begin(), written.end(), path) != written.end() || !fs::exists(path, ec)) continue;
+    spdlog::info("--overwrite: removing {}, an output of the earlier run that this run does not write", path);
+    remove_tree(path);
+  }
 }
 
 }  // namespace
@@ -141,6 +160,7 @@ RunReport write_final_outputs(const RunPlan& plan, std::vector<BatchRecord> reco
   }
   provenance.write((out / "run.json").string(), report, &run_extra);
   report.files.push_back((out / "run.json").string());
+  if (s.overwrite) remove_stale_outputs(plan, report.files);
   return report;
 }
 
@@ -191,6 +211,8 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
   settings.device = "cpu";  // nothing is computed
   settings.sources = {"neuralom merge of " + std::to_string(directories.size()) + " shard directories"};
   const RunPlan plan = plan_run(settings);
+  const DirectoryLock output_lock(output);
+  if (!output_lock.warning().empty()) spdlog::warn("{}", output_lock.warning());
 
   ExtremesSpec extremes = plan.extremes;
   if (settings.extremes && extremes.thresholds.empty()) {
@@ -216,7 +238,30 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
     throw InputError("neuralom merge: batch " + std::to_string(b) + " (" + describe_ics(plan, batches[static_cast<std::size_t>(b)]) +
                      ") is missing: it belongs to shard " + owner.str() + ", " + where + ", then merge again");
   }
-  RunProvenance provenance(plan, digests);
+  // The files merge reads itself (the scores are reduced with the statistics now on disk) must be
+  // those the shards read: hashed again and compared with every shard's journal. The others (data,
+  // models) are recorded with the digests the shards journaled.
+  const std::set<std::string> read_here{"land mask", "channel means", "channel standard deviations",
+                                        "extreme thresholds"};
+  std::map<std::string, std::string> known = digests;
+  for (const auto& input : run_inputs(plan)) {
+    if (read_here.count(input.role) != 0U) known.erase(fs::absolute(input.path).lexically_normal().string());
+  }
+  RunProvenance provenance(plan, known);
+  const Json now = new_journal_header(plan, provenance, static_cast<int64_t>(batches.size()), 1);
+  for (std::size_t i = 0; i < journals.size(); ++i) {
+    Json checked = Json::array();
+    for (const auto& entry : journals[i].header().at("inputs")) {
+      if (read_here.count(entry.at("role").get<std::string>()) != 0U) checked.push_back(entry);
+    }
+    check_inputs_unchanged(checked, now.at("inputs"), provenance, "neuralom merge: " + directories[i] + ": ",
+                           "run that shard again with --overwrite");
+  }
+  if (!now.at("extreme_thresholds").is_null() && !first.at("extreme_thresholds").is_null() &&
+      now["extreme_thresholds"]["values"] != first["extreme_thresholds"]["values"]) {
+    throw InputError("neuralom merge: the thresholds in " + settings.extreme_thresholds + " are not those the shards "
+                     "scored extremes with; restore the file, or run the shards again with --overwrite");
+  }
   RunReport report;
   const Json extra{{"merged_from", shards}};
   return write_final_outputs(plan, std::move(records), extremes, provenance, std::move(report), extra);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -111,15 +112,19 @@ std::vector<RunInput> run_inputs(const RunPlan& plan) {
     inputs.push_back({"atmosphere means", s.global_means_path_atmos, false});
     inputs.push_back({"atmosphere standard deviations", s.global_stds_path_atmos, false});
   }
+  // What the extreme-event counts are measured against.
+  if (s.extremes && !s.extreme_thresholds.empty()) inputs.push_back({"extreme thresholds", s.extreme_thresholds, true});
   return inputs;
 }
 
 RunProvenance::RunProvenance(const RunPlan& plan, const std::map<std::string, std::string>& known) : plan_(plan) {
   for (const auto& input : run_inputs(plan)) {
-    if (!input.is_model && !plan.settings.hash_data) continue;
+    if (!input.always_hashed && !plan.settings.hash_data) continue;
     const std::string& path = input.path;
     if (hashes_.count(path) != 0U) continue;
-    const auto it = known.find(path);
+    auto it = known.find(path);
+    std::error_code ec;  // a journal's paths are absolute and normal
+    if (it == known.end()) it = known.find(std::filesystem::absolute(path, ec).lexically_normal().string());
     if (it != known.end()) {
       std::promise<std::string> ready;
       ready.set_value(it->second);
@@ -143,6 +148,18 @@ std::map<std::string, std::string> RunProvenance::ready_digests() const {
       out[path] = digest.get();
     } catch (const std::exception&) {
       // Unreadable: recorded as unavailable in run.json, and compared by size and time on resume.
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> RunProvenance::all_digests() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [path, digest] : hashes_) {
+    try {
+      out[path] = digest.get();
+    } catch (const std::exception&) {
+      // Unreadable: left out, as in ready_digests().
     }
   }
   return out;

@@ -1,5 +1,7 @@
 #include "neuralom/engine/run_plan.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -137,6 +139,8 @@ void validate_output(RunPlan& plan) {
   }
   if (s.dry_run) return;
   if (s.output_dir.empty()) throw ConfigError("no output directory: pass --output DIR");
+  std::error_code exists_ec;
+  plan.output_dir_created = !fs::exists(s.output_dir, exists_ec);
   ensure_output_directory(s.output_dir);
   if (s.overwrite) return;
   if (Journal::exists_in(s.output_dir)) {
@@ -187,23 +191,10 @@ int64_t resolve_host_cache(const RunPlan& plan) {
   return kAutoHostCacheMib * kMiB;
 }
 
-}  // namespace
-
-RunPlan plan_run(const RunSettings& settings) {
-  RunPlan plan;
-  plan.settings = settings;
-  detail::validate_channels(settings);
-  detail::validate_stages(plan);
-  detail::validate_ocean_data(plan);
-  detail::validate_ics(plan);
-  if (settings.mode == RunMode::kForecast) detail::validate_atmosphere(plan);
-  if (settings.batch > static_cast<int64_t>(settings.ics.size())) {
-    plan.settings.batch = static_cast<int64_t>(settings.ics.size());
-  }
-  resolve_saved_fields(plan);
-  resolve_cf_outputs(plan);
-  resolve_extremes(plan);
-  validate_output(plan);
+/// What planning decides once the output directory is known: device, precision, chunking, caches,
+/// and the memory and disk the run needs.
+void finish_plan(RunPlan& plan) {
+  const RunSettings& settings = plan.settings;
   plan.device = select_device(settings.device);
   check_precision_device(settings.precision, plan.device);
   if (settings.cuda_graphs && !plan.device.is_cuda()) {
@@ -222,6 +213,36 @@ RunPlan plan_run(const RunSettings& settings) {
   plan.static_cache = resolve_static_cache(settings.static_cache, plan.device);
   plan.host_cache_bytes = resolve_host_cache(plan);
   detail::check_resources(plan);
+}
+
+}  // namespace
+
+void remove_empty_directory(const std::string& dir) noexcept {
+  ::rmdir(dir.c_str());  // fails, harmlessly, unless it is an empty directory
+}
+
+RunPlan plan_run(const RunSettings& settings) {
+  RunPlan plan;
+  plan.settings = settings;
+  detail::validate_channels(settings);
+  detail::validate_stages(plan);
+  detail::validate_ocean_data(plan);
+  detail::validate_ics(plan);
+  if (settings.mode == RunMode::kForecast) detail::validate_atmosphere(plan);
+  if (settings.batch > static_cast<int64_t>(settings.ics.size())) {
+    plan.settings.batch = static_cast<int64_t>(settings.ics.size());
+  }
+  resolve_saved_fields(plan);
+  resolve_cf_outputs(plan);
+  resolve_extremes(plan);
+  validate_output(plan);
+  try {
+    finish_plan(plan);
+  } catch (...) {
+    // A refused run leaves no trace: an --output it created is removed again (if still empty).
+    if (plan.output_dir_created) remove_empty_directory(plan.settings.output_dir);
+    throw;
+  }
   return plan;
 }
 

@@ -30,6 +30,7 @@
 #include "neuralom/engine/sinks.h"
 #include "neuralom/forcing/atmosphere_forcing.h"
 #include "neuralom/forcing/file_forcing.h"
+#include "neuralom/io/output_file.h"
 #include "neuralom/model/host_buffer_cache.h"
 #include "neuralom/model/runtime.h"
 #include "neuralom/model/stage_pipeline.h"
@@ -79,24 +80,28 @@ void decode_job(const std::string& bytes, Job& job) {
 }
 
 /// When the run fails (rank 0): removes a journal that holds no finished batch, since nothing in it
-/// could be resumed; a refused model or a disk full in the first batch then leaves the output
-/// directory as it was. A journal with finished batches stays for --resume.
+/// could be resumed, and then an output directory this run created if it is empty; a refused model
+/// or a disk full in the first batch then leaves the output directory as it was. A journal with
+/// finished batches stays for --resume.
 class EmptyJournalGuard {
  public:
-  EmptyJournalGuard(const std::optional<Journal>& journal, bool active)
-      : journal_(journal), active_(active), exceptions_(std::uncaught_exceptions()) {}
+  EmptyJournalGuard(const std::optional<Journal>& journal, const RunPlan& plan, bool active)
+      : journal_(journal), plan_(plan), active_(active), exceptions_(std::uncaught_exceptions()) {}
   EmptyJournalGuard(const EmptyJournalGuard&) = delete;
   EmptyJournalGuard& operator=(const EmptyJournalGuard&) = delete;
   ~EmptyJournalGuard() {
-    if (!active_ || !journal_ || std::uncaught_exceptions() <= exceptions_) return;
+    if (!active_ || std::uncaught_exceptions() <= exceptions_) return;
     try {
-      if (journal_->finished_batches().empty()) journal_->remove();
+      if (journal_ && !journal_->finished_batches().empty()) return;
+      if (journal_) journal_->remove();
+      if (plan_.output_dir_created) remove_empty_directory(plan_.settings.output_dir);
     } catch (...) {  // never throw while an exception is in flight; the journal then stays
     }
   }
 
  private:
   const std::optional<Journal>& journal_;
+  const RunPlan& plan_;
   bool active_;
   int exceptions_;
 };
@@ -169,8 +174,9 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   std::shared_ptr<const FieldsFile> ocean;
   std::shared_ptr<const Climatology> climatology;
   std::unique_ptr<RunProvenance> provenance;  // rank 0
+  std::optional<DirectoryLock> output_lock;   // rank 0, for the whole run (released last)
   std::optional<Journal> journal;
-  const EmptyJournalGuard journal_guard(journal, team.is_root());
+  const EmptyJournalGuard journal_guard(journal, plan, team.is_root());
   std::vector<BatchRecord> earlier;           // rank 0: batches finished by earlier attempts
   Job job;
   job.extremes = plan.extremes;
@@ -181,6 +187,8 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     ocean = std::make_shared<const FieldsFile>(plan.ocean_file);
     climatology = std::make_shared<const Climatology>(plan.climatology_file);
     if (!team.is_root()) return;
+    output_lock.emplace(s.output_dir);
+    if (!output_lock->warning().empty()) spdlog::warn("{}", output_lock->warning());
     provenance = std::make_unique<RunProvenance>(plan);
     journal = open_journal(plan, *provenance, static_cast<int64_t>(batches.size()), threads);
     earlier = journal->read_finished(shard);
@@ -379,6 +387,9 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
       }
     }
     if (s.shard.sharded()) {
+      // The journal is this shard's output: it gets every digest, for `neuralom merge` to compare.
+      Json header = journal->header();
+      if (record_digests(header, provenance->all_digests())) journal->write_header(std::move(header));
       std::sort(records.begin(), records.end(),
                 [](const BatchRecord& a, const BatchRecord& b) { return a.batch < b.batch; });
       report.stats = total_stats(records);

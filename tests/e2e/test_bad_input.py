@@ -115,8 +115,9 @@ def assert_rejected(result, fragments, output=None):
     for fragment in fragments:
         assert fragment in result.stderr, f"'{fragment}' not in: {result.stderr}"
     assert "internal error" not in result.stderr
-    if output is not None and output.exists():
-        assert not any(output.iterdir()), f"outputs were written: {list(output.iterdir())}"
+    # A refused run leaves nothing behind, not even the --output directory it would have created.
+    if output is not None:
+        assert not output.exists(), f"{output} was created: {list(output.iterdir())}"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -172,6 +173,19 @@ def test_existing_outputs_are_not_overwritten(neuralom, golden_stages, tmp_path)
     assert (out / "metrics.csv").read_text().startswith("system,lead,variable")
 
 
+def test_overwrite_leaves_no_output_of_the_earlier_run(neuralom, golden_stages, tmp_path):
+    out = tmp_path / "out"
+    first = run(neuralom, golden_stages, OCEAN / "data", out, "--extremes", "--save-fields")
+    assert first.returncode == 0, first.stderr
+    assert (out / "extremes.csv").exists() and (out / "results_simulation.h5").exists()
+    again = run(neuralom, golden_stages, OCEAN / "data", out, "--overwrite", "--format", "netcdf")
+    assert again.returncode == 0, again.stderr
+    # What run.json lists is what the directory holds: no extremes or HDF5 fields of the first run beside it.
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv", "metrics.json", "metrics.nc",
+                                                     "results_simulation.nc", "run.json"]
+    assert "removing" in again.stderr and "extremes.csv" in again.stderr
+
+
 def test_checkpoint_instead_of_export_prints_command(neuralom, golden_stages, tmp_path):
     shutil.copy(OCEAN / "stage1_best_ckpt.tar", tmp_path / "best_ckpt.tar")
     out = tmp_path / "out"
@@ -201,6 +215,7 @@ def test_not_a_model(neuralom, golden_stages, tmp_path):
     (["--ics", "0:9223372036854775807"], "more than 1048576 indices"),
     (["--ics", "9223372036854775807"], "needs days 9223372036854775807..beyond 2^63"),
     (["--compression", "4294967297"], "compression"),
+    (["--cuda-graphs"], "--cuda-graphs needs a CUDA device"),  # refused after the output directory is checked
 ])
 def test_bad_flags(neuralom, golden_stages, tmp_path, args, fragment):
     out = tmp_path / "out"

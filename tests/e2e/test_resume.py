@@ -175,3 +175,39 @@ def test_resume_refuses_changed_data(neuralom, golden_stages, data_copy, tmp_pat
     result = neuralom(*args, "--resume")
     assert result.returncode == 2
     assert "climatology" in result.stderr and "climate_mean_s_t_ssh.npy changed since the run began" in result.stderr
+
+
+def test_a_second_run_in_the_same_directory_is_refused_while_the_first_writes(neuralom, golden_stages, long_data,
+                                                                              tmp_path):
+    # E.g. a Slurm requeue with --resume while the first job still runs: both would write one journal.
+    out = tmp_path / "busy"
+    process = start(run_args(golden_stages, long_data, out))
+    try:
+        wait_for_first_batch(process, out)
+        second = neuralom(*run_args(golden_stages, long_data, out, "--resume"))
+        assert second.returncode == 2, second.stderr
+        assert f"another neuralom process is writing to {out}" in second.stderr, second.stderr
+        assert "finished IC" not in second.stderr
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+
+
+@pytest.mark.parametrize("hashing", [[], ["--no-data-hash"]], ids=["sha256", "no-data-hash"])
+def test_resume_refuses_a_changed_threshold_file(neuralom, golden_stages, data_copy, tmp_path, hashing):
+    thresholds = tmp_path / "thresholds.csv"
+    thresholds.write_text("variable,quantile,lower_threshold,upper_threshold\nSSH,0.8,-0.5,0.4\n")
+    out = tmp_path / "shard"
+    args = ["simulate", "--data-dir", data_copy, "--stages", ",".join(map(str, golden_stages)),
+            "--prediction-length", P, "--ics", "0:3", "--threads", 1, "--device", "cpu", "--shard", "0/2",
+            "--extremes", "--extreme-variables", "SSH:both", "--extreme-quantiles", "0.8",
+            "--extreme-thresholds", thresholds, "--output", out, *hashing]
+    assert neuralom(*args).returncode == 0
+    header = json.loads((out / "journal" / "journal.json").read_text())
+    assert header["extreme_thresholds"]["values"] == [[[-0.5, 0.4]]]
+    assert next(e for e in header["inputs"] if e["role"] == "extreme thresholds")["sha256"]  # always hashed
+    # Counts scored against two sets of thresholds must not be summed.
+    thresholds.write_text("variable,quantile,lower_threshold,upper_threshold\nSSH,0.8,-0.2,0.1\n")
+    result = neuralom(*args, "--resume")
+    assert result.returncode == 2, result.stderr
+    assert f"the extreme thresholds {thresholds} changed since the run began (SHA-256" in result.stderr, result.stderr

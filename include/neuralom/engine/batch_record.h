@@ -32,6 +32,7 @@ struct BatchRecord {
   SlotRange slots;            ///< the run's IC slots it covers
   std::vector<IcScores> ics;  ///< one per slot, in slot order
   std::string part;           ///< the fields part file (absolute once read from a journal); "" without fields
+  int64_t part_bytes = -1;    ///< the part's size when committed (a Zarr store: all its files); -1 unknown
   RolloutStats stats;         ///< its share of the run's timings
   int rank = 0;               ///< the MPI rank that ran it (for messages)
 };

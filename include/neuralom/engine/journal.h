@@ -41,7 +41,8 @@ class Journal {
 
   /// Starts a new journal in `output_dir` with `header`, removing an earlier one. Throws OutputError.
   static Journal create(const std::string& output_dir, const nlohmann::ordered_json& header);
-  /// Opens the journal of `output_dir`. Throws InputError if there is none or it is unreadable.
+  /// Opens the journal of `output_dir`. Throws InputError if there is none, or its header is
+  /// unreadable or lacks an entry the engine reads (naming it).
   static Journal open(const std::string& output_dir);
 
   const std::string& directory() const { return directory_; }
@@ -52,11 +53,13 @@ class Journal {
   /// Indices of the batches with a record, ascending. Never throws.
   std::vector<int64_t> finished_batches() const;
   /// The readable records of finished batches in [batches.begin, batches.end), ascending; a record
-  /// that cannot be read, or whose part is missing, is reported with a warning and left out.
+  /// that cannot be read, or whose part is missing or no longer has the size it was written with,
+  /// is reported with a warning and left out (that batch runs again).
   std::vector<BatchRecord> read_finished(const SlotRange& batches) const;
   /// Reads one record; its part path is made absolute. Throws InputError.
   BatchRecord read_batch(int64_t batch) const;
-  /// Writes a record (its part, if any, must be committed already). Throws OutputError.
+  /// Writes a record (its part, if any, must be committed already; its size is recorded). Throws
+  /// OutputError.
   void write_batch(const BatchRecord& record) const;
 
   /// Where a batch's fields part goes: <journal>/parts/batch-000003<extension>.
@@ -88,10 +91,18 @@ std::map<std::string, std::string> journaled_digests(const nlohmann::ordered_jso
 /// Throws unless the run journaled in `journaled` can be continued by the run whose header is
 /// `now`: ConfigError naming the first setting that differs (or the shard), InputError naming an
 /// input file that is another file or changed (SHA-256 where the journal has it and this run
-/// hashes the file, else size and modification time). `provenance` is this run's. Another device or
+/// hashes the file, else size and modification time), or extreme thresholds read from a file that no
+/// longer match the journaled ones. `provenance` is this run's. Another device or
 /// thread count is allowed, with a warning: the remaining ICs' fields may then differ in the last bits.
 void check_resumable(const nlohmann::ordered_json& journaled, const nlohmann::ordered_json& now,
                      const RunProvenance& provenance, const std::string& output_dir);
+
+/// Throws unless every input in `journaled_inputs` (a header's "inputs") is the same file, unchanged,
+/// in `now_inputs`: ConfigError if one is missing or another path, InputError if it changed (SHA-256
+/// where both sides have it, else size and modification time). Messages start with `prefix` and end
+/// with "restore it, or <again>".
+void check_inputs_unchanged(const nlohmann::ordered_json& journaled_inputs, const nlohmann::ordered_json& now_inputs,
+                            const RunProvenance& provenance, const std::string& prefix, const std::string& again);
 
 /// Records the extreme thresholds in use, with their source.
 void record_thresholds(nlohmann::ordered_json& header, const ExtremesSpec& spec);

@@ -22,7 +22,7 @@ std::string utc_timestamp();
 struct RunInput {
   std::string role;
   std::string path;
-  bool is_model = false;  ///< models are always hashed; data files unless --no-data-hash
+  bool always_hashed = false;  ///< models and a threshold file (small); data files unless --no-data-hash
 };
 
 /// The model and data files a plan reads, models first.
@@ -43,6 +43,8 @@ class RunProvenance {
   std::string digest(const std::string& path) const;
   /// The digests computed so far (path → hex), without waiting. Never throws.
   std::map<std::string, std::string> ready_digests() const;
+  /// Every digest, waiting for those still being computed; unreadable files are left out. Never throws.
+  std::map<std::string, std::string> all_digests() const;
 
   /// Writes run.json to `path` atomically (a file that cannot be hashed is recorded as
   /// "unavailable: <reason>"). `report.files` are listed as the run's outputs; `extra` entries are

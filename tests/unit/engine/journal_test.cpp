@@ -60,7 +60,14 @@ TEST(JournalTest, RecordsBatchesAndFindsThemAgain) {
   journal.write_batch(record(0, part));
   journal.write_batch(record(2, ""));
   dir.write("journal/batch-000001.cbor.partial", "an interrupted write");  // not finished
+  dir.write("journal/batch-00001.cbor", "");                               // not a record's name
+  dir.write("journal/batch-00000x.cbor", "");
   EXPECT_EQ(journal.finished_batches(), (std::vector<int64_t>{0, 2}));
+  // A run of a million batches or more has seven-digit names.
+  journal.write_batch(record(1234567, ""));
+  EXPECT_EQ(journal.finished_batches(), (std::vector<int64_t>{0, 2, 1234567}));
+  EXPECT_EQ(journal.read_batch(1234567).batch, 1234567);
+  std::filesystem::remove(dir.path() / "journal" / "batch-1234567.cbor");
 
   const Journal again = Journal::open(out);
   EXPECT_EQ(again.header()["batches"], 3);
@@ -89,6 +96,85 @@ TEST(JournalTest, OpeningWithoutAJournalSaysWhere) {
   std::filesystem::create_directories(dir.path() / "journal");
   dir.write("journal/journal.json", "{\"format\": \"something else\"}");
   EXPECT_THROW(Journal::open(dir.path().string()), InputError);
+}
+
+TEST(JournalTest, APartThatNoLongerHasItsWrittenSizeCountsAsUnfinished) {
+  const TempDir dir;
+  const std::string out = dir.path().string();
+  const Journal journal = Journal::create(out, header_with(RunSettings{}));
+  const std::string part = journal.part_path(0, ".h5");
+  dir.write("journal/parts/batch-000000.h5", "twelve bytes");
+  journal.write_batch(record(0, part));  // records the part's 12 bytes
+  EXPECT_EQ(journal.read_batch(0).part_bytes, 12);
+  EXPECT_EQ(journal.read_finished({0, 3}).size(), 1U);
+  // What a crash before the data reached the disk leaves: the name, and nothing behind it.
+  dir.write("journal/parts/batch-000000.h5", "");
+  EXPECT_TRUE(journal.read_finished({0, 3}).empty());
+}
+
+/// Message of the InputError that opening `header` as a journal throws.
+std::string open_error(const TempDir& dir, const Json& header) {
+  std::filesystem::create_directories(dir.path() / "journal");
+  dir.write("journal/journal.json", header.dump());
+  try {
+    Journal::open(dir.path().string());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(opened)";
+}
+
+TEST(JournalTest, AMalformedHeaderIsAnInputErrorNamingTheEntry) {
+  const TempDir dir;
+  const Json good = header_with(RunSettings{});
+  EXPECT_EQ(open_error(dir, good), "(opened)");
+  Json h = good;
+  h["inputs"][0]["size"] = "big";
+  EXPECT_NE(open_error(dir, h).find("inputs[0].'size' is not an integer or null"), std::string::npos)
+      << open_error(dir, h);
+  h = good;
+  h["batches"] = -1;
+  EXPECT_NE(open_error(dir, h).find("'batches' is not a count"), std::string::npos) << open_error(dir, h);
+  h = good;
+  h.erase("settings");
+  EXPECT_NE(open_error(dir, h).find("'settings' is not an object"), std::string::npos) << open_error(dir, h);
+  h = good;
+  h["inputs"] = Json::array({42});
+  EXPECT_NE(open_error(dir, h).find("inputs[0] is not an object"), std::string::npos) << open_error(dir, h);
+  h = good;
+  h["extreme_thresholds"] = Json{{"source", "file"}, {"values", Json::array({Json::array({Json::array({1.0})})})}};
+  EXPECT_NE(open_error(dir, h).find("not a [lower or null, upper] pair"), std::string::npos) << open_error(dir, h);
+  // The header check runs on resume too, on whatever header it is given.
+  RunPlan plan;
+  plan.settings.hash_data = false;
+  const RunProvenance provenance(plan);
+  h = good;
+  h["inputs"][0].erase("sha256");
+  EXPECT_THROW(check_resumable(h, good, provenance, dir.path().string()), InputError);
+}
+
+TEST(JournalTest, ResumingRefusesThresholdsFromAFileThatChanged) {
+  RunPlan plan;
+  plan.settings.hash_data = false;
+  const RunProvenance provenance(plan);
+  RunSettings s;
+  s.extremes = true;
+  s.extreme_thresholds = "/t/thresholds.csv";
+  ExtremesSpec spec;
+  spec.threshold_source = "threshold file /t/thresholds.csv";
+  spec.thresholds = {{ExtremeThreshold{-0.5, 0.4}}};
+  Json then = header_with(s);
+  record_thresholds(then, spec);
+  Json now = then;
+  EXPECT_NO_THROW(check_resumable(then, now, provenance, "out"));
+  spec.thresholds[0][0].upper = 0.41;
+  record_thresholds(now, spec);
+  try {
+    check_resumable(then, now, provenance, "out");
+    FAIL() << "changed thresholds were accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("extreme thresholds read from"), std::string::npos) << e.what();
+  }
 }
 
 TEST(JournalTest, ResumingRefusesAChangedSettingAndNamesIt) {
