@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 
 #include <spdlog/spdlog.h>
@@ -40,7 +41,8 @@ std::pair<std::string, int> describe(const std::exception_ptr& error) {
 
 #if NEURALOM_WITH_MPI
 /// The most bytes one MPI call moves: MPI counts are ints, and a run's batch records can pass 2 GiB
-/// (hundreds of kilobytes per initial condition). NEURALOM_MPI_CHUNK_BYTES lowers it, for the tests.
+/// (hundreds of kilobytes per initial condition). NEURALOM_MPI_CHUNK_BYTES lowers it, for the tests
+/// (rank 0's value: the constructor shares it).
 int chunk_bytes() {
   constexpr int kDefault = 1 << 30;
   const char* value = std::getenv("NEURALOM_MPI_CHUNK_BYTES");
@@ -116,6 +118,9 @@ MpiContext::MpiContext(int* argc, char*** argv) {
   MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_size(node, &local_size_);
   MPI_Comm_free(&node);
+  // Every rank must cut a transfer into the same chunks: rank 0's setting holds for all.
+  chunk_bytes_ = chunk_bytes();
+  check_mpi(MPI_Bcast(&chunk_bytes_, 1, MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
 #else
   (void)argc;
   (void)argv;
@@ -176,7 +181,7 @@ void MpiContext::broadcast(std::string& bytes, int root) {
   auto length = static_cast<int64_t>(bytes.size());
   check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
   bytes.resize(static_cast<std::size_t>(length));
-  const int64_t chunk = chunk_bytes();
+  const int64_t chunk = chunk_bytes_;
   for (int64_t at = 0; at < length; at += chunk) {
     const int n = static_cast<int>(std::min(chunk, length - at));
     check_mpi(MPI_Bcast(bytes.data() + at, n, MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
@@ -194,9 +199,34 @@ std::vector<std::string> MpiContext::gather(const std::string& bytes, int root) 
   const auto length = static_cast<int64_t>(bytes.size());
   std::vector<int64_t> lengths(static_cast<std::size_t>(size_), 0);
   check_mpi(MPI_Gather(&length, 1, MPI_INT64_T, lengths.data(), 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Gather");
-  const int64_t chunk = chunk_bytes();
+  const int64_t chunk = chunk_bytes_;
   constexpr int kTag = 7301;
   std::vector<std::string> out;
+  // The root makes room for everything first and says whether it could: a root that ran out of
+  // memory would otherwise leave the other ranks waiting in MPI_Send for ever.
+  int ready = 1;
+  if (rank_ == root) {
+    try {
+      out.resize(lengths.size());
+      for (std::size_t r = 0; r < lengths.size(); ++r) {
+        if (static_cast<int>(r) == root) {
+          out[r] = bytes;
+        } else {
+          out[r].resize(static_cast<std::size_t>(lengths[r]));
+        }
+      }
+    } catch (const std::exception&) {  // bad_alloc, length_error
+      ready = 0;
+      out.clear();
+    }
+  }
+  check_mpi(MPI_Bcast(&ready, 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Bcast");
+  if (ready == 0) {
+    int64_t total = 0;
+    for (const int64_t n : lengths) total += n;
+    throw std::runtime_error("MPI gather: rank " + std::to_string(root) + " has no memory for the " +
+                             std::to_string(total) + " bytes of the ranks' records");
+  }
   if (rank_ != root) {
     for (int64_t at = 0; at < length; at += chunk) {
       const int n = static_cast<int>(std::min(chunk, length - at));
@@ -204,14 +234,9 @@ std::vector<std::string> MpiContext::gather(const std::string& bytes, int root) 
     }
     return out;
   }
-  out.resize(lengths.size());
   int64_t messages = 0;
   for (std::size_t r = 0; r < lengths.size(); ++r) {
-    if (static_cast<int>(r) == root) {
-      out[r] = bytes;
-      continue;
-    }
-    out[r].resize(static_cast<std::size_t>(lengths[r]));
+    if (static_cast<int>(r) == root) continue;
     for (int64_t at = 0; at < lengths[r]; at += chunk) {
       const int n = static_cast<int>(std::min(chunk, lengths[r] - at));
       check_mpi(MPI_Recv(out[r].data() + at, n, MPI_CHAR, static_cast<int>(r), kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),

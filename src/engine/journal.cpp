@@ -333,9 +333,11 @@ void check_resumable(const Json& journaled, const Json& now, const RunProvenance
                  journaled["execution"].dump(), now["execution"].dump());
   }
   check_inputs_unchanged(journaled.at("inputs"), now.at("inputs"), provenance, prefix, "start again with --overwrite");
+  // The values only: the file itself is an input, compared above, and the source names it as typed.
   // (Journals of neuralom before 2026-12 recorded no thresholds from a file: nothing to compare.)
   if (now.contains("extreme_thresholds") && !now["extreme_thresholds"].is_null() &&
-      !journaled.at("extreme_thresholds").is_null() && journaled["extreme_thresholds"] != now["extreme_thresholds"]) {
+      !journaled.at("extreme_thresholds").is_null() &&
+      journaled["extreme_thresholds"]["values"] != now["extreme_thresholds"]["values"]) {
     throw InputError(prefix + "the extreme thresholds read from " + text_of(now["settings"], "extreme_thresholds") +
                      " differ from those the run began with; restore the file, or start again with --overwrite");
   }
@@ -390,18 +392,36 @@ void record_thresholds(Json& header, const ExtremesSpec& spec) {
 }
 
 std::optional<std::vector<std::vector<ExtremeThreshold>>> journaled_thresholds(const Json& header,
+                                                                               const ExtremesSpec& spec,
+                                                                               const std::string& where,
                                                                                std::string& source) {
   if (!header.contains("extreme_thresholds") || header["extreme_thresholds"].is_null()) return std::nullopt;
   const Json& t = header["extreme_thresholds"];
-  source = t.at("source").get<std::string>();
+  const auto refuse = [&](const std::string& what) {
+    throw InputError(where + ": extreme_thresholds.values " + what + " (the journal is damaged; start again with "
+                     "--overwrite)");
+  };
+  const Json& values = t.at("values");
+  if (values.size() != spec.variables.size()) {
+    refuse("has " + std::to_string(values.size()) + " rows, but " + std::to_string(spec.variables.size()) +
+           " variables are scored");
+  }
   std::vector<std::vector<ExtremeThreshold>> out;
-  for (const auto& row : t.at("values")) {
+  for (std::size_t v = 0; v < values.size(); ++v) {
+    const Json& row = values[v];
+    if (row.size() != spec.quantiles.size()) {
+      refuse("has " + std::to_string(row.size()) + " pairs for " + spec.variables[v].name + ", but " +
+             std::to_string(spec.quantiles.size()) + " quantiles are scored");
+    }
     auto& per_variable = out.emplace_back();
     for (const auto& pair : row) {
+      const bool both = spec.variables[v].tails == ExtremeTails::kBoth;
+      if (both && pair.at(0).is_null()) refuse("has no lower threshold for " + spec.variables[v].name + " (both tails)");
       const double lower = pair.at(0).is_null() ? std::numeric_limits<double>::quiet_NaN() : pair.at(0).get<double>();
       per_variable.push_back(ExtremeThreshold{lower, pair.at(1).get<double>()});
     }
   }
+  source = t.at("source").get<std::string>();
   return out;
 }
 

@@ -193,7 +193,10 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
                          directories[i] + ")");
       }
     }
-    if (h.at("extreme_thresholds") != first.at("extreme_thresholds")) {
+    // The values: a threshold file's source names it as that shard was given it.
+    if (h.at("extreme_thresholds").is_null() != first.at("extreme_thresholds").is_null() ||
+        (!first.at("extreme_thresholds").is_null() &&
+         h["extreme_thresholds"].at("values") != first["extreme_thresholds"].at("values"))) {
       throw InputError("neuralom merge: " + directories[i] + " scored extremes with other thresholds than " +
                        directories[0]);
     }
@@ -208,15 +211,25 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
   RunSettings settings = settings_from_json(first.at("settings"), journals.front().directory());
   settings.output_dir = output;
   settings.overwrite = overwrite;
+  settings.merging = true;  // for the free-space check: the shards' parts are there already
   settings.device = "cpu";  // nothing is computed
   settings.sources = {"neuralom merge of " + std::to_string(directories.size()) + " shard directories"};
   const RunPlan plan = plan_run(settings);
+  // A merge refused from here on leaves no --output it created (destroyed after the lock below).
+  struct RemoveIfRefused {
+    const RunPlan& plan;
+    bool merged = false;
+    ~RemoveIfRefused() {
+      if (!merged) remove_created_directories(plan);
+    }
+  } refused{plan};
   const DirectoryLock output_lock(output);
   if (!output_lock.warning().empty()) spdlog::warn("{}", output_lock.warning());
 
   ExtremesSpec extremes = plan.extremes;
   if (settings.extremes && extremes.thresholds.empty()) {
-    const auto thresholds = journaled_thresholds(first, extremes.threshold_source);
+    const auto thresholds = journaled_thresholds(first, extremes, journals.front().directory() + "/journal.json",
+                                                 extremes.threshold_source);
     if (!thresholds) throw InputError(journals.front().directory() + ": the shard recorded no extreme thresholds");
     extremes.thresholds = *thresholds;
   }
@@ -264,7 +277,9 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
   }
   RunReport report;
   const Json extra{{"merged_from", shards}};
-  return write_final_outputs(plan, std::move(records), extremes, provenance, std::move(report), extra);
+  report = write_final_outputs(plan, std::move(records), extremes, provenance, std::move(report), extra);
+  refused.merged = true;
+  return report;
 }
 
 }  // namespace neuralom

@@ -1,5 +1,6 @@
 #include "neuralom/engine/provenance.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <exception>
@@ -136,7 +137,16 @@ RunProvenance::RunProvenance(const RunPlan& plan, const std::map<std::string, st
 }
 
 std::string RunProvenance::digest(const std::string& path) const {
-  const auto it = hashes_.find(path);
+  auto it = hashes_.find(path);
+  if (it == hashes_.end()) {
+    // Keyed by the path as the plan gives it (relative, if typed so); a journal names it absolute.
+    std::error_code ec;
+    const std::string wanted = std::filesystem::absolute(path, ec).lexically_normal().string();
+    it = std::find_if(hashes_.begin(), hashes_.end(), [&](const auto& entry) {
+      std::error_code entry_ec;
+      return std::filesystem::absolute(entry.first, entry_ec).lexically_normal().string() == wanted;
+    });
+  }
   return it == hashes_.end() ? std::string() : it->second.get();
 }
 

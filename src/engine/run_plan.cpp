@@ -139,9 +139,25 @@ void validate_output(RunPlan& plan) {
   }
   if (s.dry_run) return;
   if (s.output_dir.empty()) throw ConfigError("no output directory: pass --output DIR");
+  // The outermost directory that does not exist yet is the one to remove if the run is refused.
   std::error_code exists_ec;
-  plan.output_dir_created = !fs::exists(s.output_dir, exists_ec);
+  for (fs::path p = fs::absolute(s.output_dir, exists_ec).lexically_normal(); !p.empty() && !fs::exists(p, exists_ec);
+       p = p.parent_path()) {
+    plan.created_directory = p.string();
+    if (p == p.parent_path()) break;
+  }
   ensure_output_directory(s.output_dir);
+  if (s.extremes && !s.extreme_thresholds.empty()) {
+    // An earlier run's extremes.csv is a valid threshold file, but not from the directory this run
+    // writes its own into: it would be replaced while it is still an input (and a resume refused).
+    std::error_code ec;
+    for (const char* name : {"extremes.csv", "extremes.json"}) {
+      if (fs::equivalent(s.extreme_thresholds, fs::path(s.output_dir) / name, ec)) {
+        throw ConfigError("--extreme-thresholds " + s.extreme_thresholds + " is the " + name + " this run writes in " +
+                          s.output_dir + ": copy it elsewhere first and pass the copy");
+      }
+    }
+  }
   if (s.overwrite) return;
   if (Journal::exists_in(s.output_dir)) {
     // Final outputs beside a journal are those of a run that died while writing them: --resume
@@ -217,8 +233,17 @@ void finish_plan(RunPlan& plan) {
 
 }  // namespace
 
-void remove_empty_directory(const std::string& dir) noexcept {
-  ::rmdir(dir.c_str());  // fails, harmlessly, unless it is an empty directory
+void remove_created_directories(const RunPlan& plan) noexcept {
+  if (plan.created_directory.empty()) return;
+  try {
+    // From --output up to the outermost one created; rmdir(2) fails, harmlessly, on one that is
+    // not empty (and then on its parents).
+    const fs::path top(plan.created_directory);
+    for (fs::path p = fs::absolute(plan.settings.output_dir).lexically_normal(); !p.empty(); p = p.parent_path()) {
+      if (::rmdir(p.c_str()) != 0 || p == top || p == p.parent_path()) break;
+    }
+  } catch (...) {  // fs::absolute's allocations: leave the directory
+  }
 }
 
 RunPlan plan_run(const RunSettings& settings) {
@@ -235,12 +260,12 @@ RunPlan plan_run(const RunSettings& settings) {
   resolve_saved_fields(plan);
   resolve_cf_outputs(plan);
   resolve_extremes(plan);
-  validate_output(plan);
   try {
+    validate_output(plan);
     finish_plan(plan);
   } catch (...) {
     // A refused run leaves no trace: an --output it created is removed again (if still empty).
-    if (plan.output_dir_created) remove_empty_directory(plan.settings.output_dir);
+    remove_created_directories(plan);
     throw;
   }
   return plan;

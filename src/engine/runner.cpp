@@ -94,7 +94,7 @@ class EmptyJournalGuard {
     try {
       if (journal_ && !journal_->finished_batches().empty()) return;
       if (journal_) journal_->remove();
-      if (plan_.output_dir_created) remove_empty_directory(plan_.settings.output_dir);
+      remove_created_directories(plan_);
     } catch (...) {  // never throw while an exception is in flight; the journal then stays
     }
   }
@@ -207,7 +207,8 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     }
     if (s.extremes && job.extremes.thresholds.empty()) {
       Json header = journal->header();
-      if (const auto kept = journaled_thresholds(header, job.extremes.threshold_source)) {
+      if (const auto kept = journaled_thresholds(header, job.extremes, journal->directory() + "/journal.json",
+                                                 job.extremes.threshold_source)) {
         job.extremes.thresholds = *kept;
       } else {
         job.extremes.thresholds = thresholds_from_truth(plan, ocean, climatology, file_stats, out_stats, mask,

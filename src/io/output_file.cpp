@@ -163,6 +163,8 @@ void PendingFile::commit() {
   }
   // A directory (a Zarr store) cannot replace a non-empty directory in one rename: the old one is
   // moved aside first and deleted after, so that the final name never holds a partial store.
+  // The new data reaches the disk first: a failure here leaves the old output where it was.
+  sync_tree(temp_path_);
   const std::string aside = final_path_ + ".replaced";
   const bool replace_directory = fs::is_directory(final_path_, ec);
   if (replace_directory) {
@@ -170,10 +172,11 @@ void PendingFile::commit() {
     fs::rename(final_path_, aside, ec);
     if (ec) throw OutputError("cannot move " + final_path_ + " aside to replace it: " + ec.message());
   }
-  sync_tree(temp_path_);
   // rename(2) within one directory is atomic: readers see the old file or the complete new one.
   fs::rename(temp_path_, final_path_, ec);
   if (ec) {
+    std::error_code restore_ec;
+    if (replace_directory) fs::rename(aside, final_path_, restore_ec);  // the old store back in its place
     throw OutputError("cannot rename " + temp_path_ + " to " + final_path_ + ": " + ec.message());
   }
   if (replace_directory) remove_tree(aside);

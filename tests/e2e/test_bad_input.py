@@ -186,6 +186,31 @@ def test_overwrite_leaves_no_output_of_the_earlier_run(neuralom, golden_stages, 
     assert "removing" in again.stderr and "extremes.csv" in again.stderr
 
 
+def test_a_refused_run_removes_the_parent_directories_it_created(neuralom, golden_stages, tmp_path):
+    # --cuda-graphs on the CPU is refused after the output directory was made, with its parents.
+    out = tmp_path / "new" / "deeper" / "out"
+    result = run(neuralom, golden_stages, OCEAN / "data", out, "--device", "cpu", "--cuda-graphs")
+    assert_rejected(result, ["--cuda-graphs needs a CUDA device"], tmp_path / "new")
+    assert tmp_path.is_dir()  # what existed before stays
+
+
+def test_a_threshold_file_the_run_would_replace_is_refused(neuralom, golden_stages, tmp_path):
+    # An earlier run's extremes.csv is a threshold file, but not in the directory this run writes it to.
+    out = tmp_path / "out"
+    first = run(neuralom, golden_stages, OCEAN / "data", out, "--extremes")
+    assert first.returncode == 0, first.stderr
+    before = (out / "extremes.csv").read_bytes()
+    result = run(neuralom, golden_stages, OCEAN / "data", out, "--extremes", "--overwrite",
+                 "--extreme-thresholds", out / "extremes.csv")
+    assert_rejected(result, [f"--extreme-thresholds {out / 'extremes.csv'} is the extremes.csv this run writes",
+                             "copy it elsewhere"])
+    assert (out / "extremes.csv").read_bytes() == before
+    shutil.copy(out / "extremes.csv", tmp_path / "thresholds.csv")
+    again = run(neuralom, golden_stages, OCEAN / "data", out, "--extremes", "--overwrite",
+                "--extreme-thresholds", tmp_path / "thresholds.csv")
+    assert again.returncode == 0, again.stderr
+
+
 def test_checkpoint_instead_of_export_prints_command(neuralom, golden_stages, tmp_path):
     shutil.copy(OCEAN / "stage1_best_ckpt.tar", tmp_path / "best_ckpt.tar")
     out = tmp_path / "out"

@@ -24,16 +24,28 @@ ATMOS_DATA = GOLDEN / "ocean_small_forecasting" / "data"
 COMMON = ["--prediction-length", 3, "--ics", "0:3", "--threads", 1, "--device", "cpu", "--baselines"]
 
 
-def mpirun(ranks, *args, env_extra=None):
+def mpirun(ranks, *args, env_extra=None, rank_env=None):
+    """`ranks` processes of neuralom; env_extra for all of them, or rank_env: one dict per rank (an
+    MPMD launch, `mpiexec -np 1 -x A=1 neuralom ... : -np 1 -x A=2 neuralom ...`)."""
     env = dict(os.environ)
     if os.geteuid() == 0:  # containers and CI run as root; OpenMPI refuses that unless told
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    exported = []
-    for name, value in (env_extra or {}).items():
-        env[name] = value
-        exported += ["-x", name]
-    command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", *exported, os.environ["NEURALOM_BIN"],
-               *map(str, args)]
+    program = [os.environ["NEURALOM_BIN"], *map(str, args)]
+    if rank_env is None:
+        exported = []
+        for name, value in (env_extra or {}).items():
+            env[name] = value
+            exported += ["-x", name]
+        command = [MPIEXEC, "-np", str(ranks), "--oversubscribe", *exported, *program]
+    else:
+        assert len(rank_env) == ranks
+        command = [MPIEXEC, "--oversubscribe"]
+        for r, variables in enumerate(rank_env):
+            command += [":"] if r else []
+            command += ["-np", "1"]
+            for name, value in variables.items():
+                command += ["-x", f"{name}={value}"]
+            command += program
     return subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
 
 
@@ -90,6 +102,13 @@ def test_records_larger_than_one_mpi_message_arrive_whole(neuralom, golden_stage
     assert gathered, result.stderr[-2000:]
     assert int(gathered[2]) > 1  # rank 1's records took many messages
     assert_same_outputs(tmp_path / "single", tmp_path / "mpi", "mpirun -np 2, records in 7-byte MPI chunks")
+    # Ranks that were given different chunk sizes (per-host environments) use rank 0's.
+    result = mpirun(2, *args, "--output", tmp_path / "mixed", "--log-level", "debug",
+                    rank_env=[{"NEURALOM_MPI_CHUNK_BYTES": "7"}, {"NEURALOM_MPI_CHUNK_BYTES": "5"}])
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"MPI gather: \d+ bytes from 2 ranks in \d+ messages of at most 7 bytes", result.stderr), \
+        result.stderr[-2000:]
+    assert_same_outputs(tmp_path / "single", tmp_path / "mixed", "mpirun, ranks given 7- and 5-byte chunks")
 
 
 def test_a_failing_rank_stops_both(golden_stages, data_copy, tmp_path):

@@ -73,6 +73,7 @@ class MpiContext {
   int local_rank_ = 0;
   int local_size_ = 1;
   bool initialised_ = false;  // this context called MPI_Init_thread
+  int64_t chunk_bytes_ = 0;   // the most bytes one MPI call moves, rank 0's choice on every rank
 };
 
 /// The MPI library's version line (MPI_Get_library_version), first line only; "" without MPI.

@@ -106,8 +106,12 @@ void check_inputs_unchanged(const nlohmann::ordered_json& journaled_inputs, cons
 
 /// Records the extreme thresholds in use, with their source.
 void record_thresholds(nlohmann::ordered_json& header, const ExtremesSpec& spec);
-/// The thresholds recorded in a header, if any (`[variable][quantile]`, and their source).
+/// The thresholds recorded in a header, if any (`[variable][quantile]`, and their source). InputError,
+/// naming `where`, unless they have one row per variable of `spec`, one pair per quantile, and a lower
+/// threshold wherever both tails are scored.
 std::optional<std::vector<std::vector<ExtremeThreshold>>> journaled_thresholds(const nlohmann::ordered_json& header,
+                                                                               const ExtremesSpec& spec,
+                                                                               const std::string& where,
                                                                                std::string& source);
 
 }  // namespace neuralom

@@ -51,7 +51,7 @@ struct RunPlan {
 
   // Outputs.
   std::string results_file;         ///< <output>/results_<simulation|forecasting>.<h5|nc|zarr>
-  bool output_dir_created = false;  ///< planning created --output (removed again if the run is refused)
+  std::string created_directory;    ///< the outermost directory planning made for --output ("" if none)
   std::string metrics_netcdf_file;  ///< <output>/metrics.nc with --format netcdf|zarr, else empty
 
   // CF outputs (--format netcdf|zarr).
@@ -82,8 +82,9 @@ struct RunPlan {
 /// fault (for resources: the estimate and what it is made of).
 RunPlan plan_run(const RunSettings& settings);
 
-/// Removes `dir` if it is an empty directory (a refused run's --output). Never throws.
-void remove_empty_directory(const std::string& dir) noexcept;
+/// Removes the --output that planning created (and the parents it created with it), as far as they
+/// are still empty: a refused run leaves no trace. Never throws.
+void remove_created_directories(const RunPlan& plan) noexcept;
 
 /// The command that exports a TorchScript model from a reference checkpoint (for messages):
 /// "python3 scripts/export_torchscript.py --model stage1 --checkpoint X.tar --out X.pt".

@@ -88,6 +88,7 @@ struct RunSettings {
   bool resume = false;                     ///< continue the run journaled in output_dir
   ShardSpec shard;                         ///< run only this part of the batches (--shard K/N)
   std::string resume_command;              ///< the command line that continues this run (for messages)
+  bool merging = false;                    ///< neuralom merge: the parts exist (in the shards); only the final files are written
 
   // Execution.
   int64_t batch = 1;

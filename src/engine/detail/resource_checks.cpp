@@ -62,7 +62,8 @@ ByteEstimate estimate_output_bytes(const RunPlan& plan) {
     const double fields = datasets * frames * as_double(plan.save_channels.size()) * as_double(plan.height) *
                           as_double(plan.width) * 4.0;
     const double one_copy = fields + datasets * frames * kHdf5BytesPerChunk;
-    e.bytes += one_copy + as_double(mine.size()) * kHdf5BytesPerFile;
+    // neuralom merge assembles the final file from the parts in the shard directories: one copy.
+    if (!s.merging) e.bytes += one_copy + as_double(mine.size()) * kHdf5BytesPerFile;
     if (assembled) e.bytes += one_copy + kHdf5BytesPerFile;
     // A resumed run finds the parts of the finished batches on the disk already.
     const int64_t parts = s.resume ? tree_bytes(Journal::directory_of(s.output_dir) + "/parts") : -1;
@@ -70,8 +71,9 @@ ByteEstimate estimate_output_bytes(const RunPlan& plan) {
     detail << "the fields " << datasets << " x " << ics << " ICs x " << plan.save_leads.size() << " leads x "
            << plan.save_channels.size() << " channels x " << plan.height << " x " << plan.width
            << " x 4 bytes = " << format_bytes(fields) << (s.compression > 0 ? " before compression" : "")
-           << (assembled ? ", twice (the journal's per-batch parts, then the final file assembled from them)"
-                         : " (shard " + s.shard.str() + "'s parts)")
+           << (s.merging   ? " (the final file, assembled from the shards' parts)"
+               : assembled ? ", twice (the journal's per-batch parts, then the final file assembled from them)"
+                           : " (shard " + s.shard.str() + "'s parts)")
            << (parts > 0 ? ", less the " + format_bytes(as_double(parts)) + " of parts already written" : "")
            << ", ";
   }

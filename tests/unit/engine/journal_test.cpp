@@ -2,6 +2,7 @@
 // resume a run whose settings or inputs changed.
 #include "neuralom/engine/journal.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -175,6 +176,85 @@ TEST(JournalTest, ResumingRefusesThresholdsFromAFileThatChanged) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("extreme thresholds read from"), std::string::npos) << e.what();
   }
+}
+
+TEST(JournalTest, ThresholdsFromTheSameFileTypedAnotherWayAreTheSame) {
+  // The source names the file as it was typed; the file itself is compared as an input.
+  RunPlan plan;
+  plan.settings.hash_data = false;
+  const RunProvenance provenance(plan);
+  RunSettings s;
+  s.extremes = true;
+  ExtremesSpec spec;
+  spec.thresholds = {{ExtremeThreshold{-0.5, 0.4}}};
+  spec.threshold_source = "threshold file thresholds.csv";
+  Json then = header_with(s);
+  record_thresholds(then, spec);
+  Json now = header_with(s);
+  spec.threshold_source = "threshold file /t/../t/thresholds.csv";
+  record_thresholds(now, spec);
+  EXPECT_NO_THROW(check_resumable(then, now, provenance, "out"));
+}
+
+TEST(JournalTest, JournaledThresholdsMustFitTheScoredVariablesAndQuantiles) {
+  ExtremesSpec spec;
+  spec.variables = {ExtremeVariable{"U0", ExtremeTails::kBoth}, ExtremeVariable{"T0", ExtremeTails::kUpper}};
+  spec.quantiles = {0.9, 0.95};
+  Json h = header_with(RunSettings{});
+  std::string source;
+  EXPECT_FALSE(journaled_thresholds(h, spec, "out/journal/journal.json", source).has_value());
+  h["extreme_thresholds"] = Json{{"source", "the truth"},
+                                 {"values", Json::array({Json::array({Json::array({-1.0, 1.0}), Json::array({-2.0, 2.0})}),
+                                                         Json::array({Json::array({nullptr, 3.0}),
+                                                                      Json::array({nullptr, 4.0})})})}};
+  const auto kept = journaled_thresholds(h, spec, "out/journal/journal.json", source);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(source, "the truth");
+  ASSERT_EQ(kept->size(), 2U);
+  EXPECT_DOUBLE_EQ((*kept)[0][1].lower, -2.0);
+  EXPECT_DOUBLE_EQ((*kept)[1][1].upper, 4.0);
+  EXPECT_TRUE(std::isnan((*kept)[1][0].lower));
+  const auto refused = [&](Json damaged, const std::string& expected) {
+    try {
+      journaled_thresholds(damaged, spec, "out/journal/journal.json", source);
+      ADD_FAILURE() << "accepted: " << damaged["extreme_thresholds"].dump();
+    } catch (const InputError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("out/journal/journal.json: extreme_thresholds.values " + expected), std::string::npos) << m;
+    }
+  };
+  Json one_row = h;
+  one_row["extreme_thresholds"]["values"].erase(1);
+  refused(one_row, "has 1 rows, but 2 variables are scored");
+  Json short_row = h;
+  short_row["extreme_thresholds"]["values"][1].erase(0);
+  refused(short_row, "has 1 pairs for T0, but 2 quantiles are scored");
+  Json no_lower = h;
+  no_lower["extreme_thresholds"]["values"][0][0][0] = nullptr;
+  refused(no_lower, "has no lower threshold for U0 (both tails)");
+}
+
+TEST(JournalTest, AFileGivenByARelativePathIsComparedByItsDigest) {
+  // The plan has the path as typed (relative), the journal has it absolute: an identical copy put
+  // back (a new modification time) is the same file.
+  const TempDir dir;
+  dir.write("mask.npy", "the mask's bytes");
+  const std::filesystem::path absolute = dir.path() / "mask.npy";
+  RunPlan plan;
+  plan.settings.land_mask_path = std::filesystem::relative(absolute).string();
+  ASSERT_FALSE(std::filesystem::path(plan.settings.land_mask_path).is_absolute());
+  const RunProvenance provenance(plan);
+  const std::string digest = provenance.digest(plan.settings.land_mask_path);
+  ASSERT_EQ(digest.size(), 64U);
+  EXPECT_EQ(provenance.digest(absolute.string()), digest);
+  Json then = header_with(RunSettings{});
+  then["inputs"] = Json::array(
+      {Json{{"role", "land mask"}, {"path", absolute.string()}, {"size", 16}, {"modified", 5}, {"sha256", digest}}});
+  Json now = then;
+  now["inputs"][0]["modified"] = 6;
+  EXPECT_NO_THROW(check_resumable(then, now, provenance, "out"));
+  then["inputs"][0]["sha256"] = std::string(64, '0');  // the run began with other contents
+  EXPECT_THROW(check_resumable(then, now, provenance, "out"), InputError);
 }
 
 TEST(JournalTest, ResumingRefusesAChangedSettingAndNamesIt) {

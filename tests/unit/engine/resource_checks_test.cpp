@@ -98,6 +98,17 @@ TEST(ResourceChecksTest, AResumedRunCountsThePartsItHasAlready) {
   EXPECT_DOUBLE_EQ(detail::estimate_output_bytes(plan).bytes, one_copy + 120320.0 + 65536.0 + 64.0);
 }
 
+TEST(ResourceChecksTest, AMergeWritesTheFinalFileOnly) {
+  // neuralom merge: the parts are in the shard directories; the final file is the one copy written.
+  RunPlan plan = golden_plan();
+  plan.settings.merging = true;
+  const detail::ByteEstimate e = detail::estimate_output_bytes(plan);
+  const double one_copy = 12189696.0 + 16 * 128.0;
+  EXPECT_DOUBLE_EQ(e.bytes, one_copy + 1048576.0 + 120320.0 + 65536.0 + 64.0);
+  EXPECT_NE(e.detail.find("= 11.6 MiB (the final file, assembled from the shards' parts)"), std::string::npos)
+      << e.detail;
+}
+
 TEST(ResourceChecksTest, MemoryEstimateCountsTheDayCache) {
   // Day cache 1 x (2 + 3) days x 97 x 32 x 64 x 4; raw slices 2 x 97 x 2048 x 8; the step's
   // tensors 1 x (97 + 2 x 93) x 2048 x 4; the fields buffer 2 x 93 x 2048 x 4.
