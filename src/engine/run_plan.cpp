@@ -139,14 +139,20 @@ void validate_output(RunPlan& plan) {
   }
   if (s.dry_run) return;
   if (s.output_dir.empty()) throw ConfigError("no output directory: pass --output DIR");
-  // The outermost directory that does not exist yet is the one to remove if the run is refused.
   std::error_code exists_ec;
-  for (fs::path p = fs::absolute(s.output_dir, exists_ec).lexically_normal(); !p.empty() && !fs::exists(p, exists_ec);
-       p = p.parent_path()) {
-    plan.created_directory = p.string();
-    if (p == p.parent_path()) break;
+  if (s.output_owned_elsewhere) {
+    // Another MPI rank: rank 0 makes --output (and alone removes it if the run is refused, so that
+    // a rank refused first cannot pull it away under rank 0's probe); where it exists, probe it.
+    if (fs::exists(s.output_dir, exists_ec)) ensure_output_directory(s.output_dir);
+  } else {
+    // The outermost directory that does not exist yet is the one to remove if the run is refused.
+    for (fs::path p = fs::absolute(s.output_dir, exists_ec).lexically_normal();
+         !p.empty() && !fs::exists(p, exists_ec); p = p.parent_path()) {
+      plan.created_directory = p.string();
+      if (p == p.parent_path()) break;
+    }
+    ensure_output_directory(s.output_dir);
   }
-  ensure_output_directory(s.output_dir);
   if (s.extremes && !s.extreme_thresholds.empty()) {
     // An earlier run's extremes.csv is a valid threshold file, but not from the directory this run
     // writes its own into: it would be replaced while it is still an input (and a resume refused).

@@ -24,9 +24,12 @@ ATMOS_DATA = GOLDEN / "ocean_small_forecasting" / "data"
 COMMON = ["--prediction-length", 3, "--ics", "0:3", "--threads", 1, "--device", "cpu", "--baselines"]
 
 
-def mpirun(ranks, *args, env_extra=None, rank_env=None):
+def mpirun(ranks, *args, env_extra=None, rank_env=None, rank_args=None):
     """`ranks` processes of neuralom; env_extra for all of them, or rank_env: one dict per rank (an
-    MPMD launch, `mpiexec -np 1 -x A=1 neuralom ... : -np 1 -x A=2 neuralom ...`)."""
+    MPMD launch, `mpiexec -np 1 -x A=1 neuralom ... : -np 1 -x A=2 neuralom ...`), and rank_args: more
+    arguments for each rank."""
+    if rank_args is not None and rank_env is None:
+        rank_env = [{} for _ in range(ranks)]
     env = dict(os.environ)
     if os.geteuid() == 0:  # containers and CI run as root; OpenMPI refuses that unless told
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -45,7 +48,7 @@ def mpirun(ranks, *args, env_extra=None, rank_env=None):
             command += ["-np", "1"]
             for name, value in variables.items():
                 command += ["-x", f"{name}={value}"]
-            command += program
+            command += program + [str(a) for a in (rank_args[r] if rank_args else [])]
     return subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
 
 
@@ -131,6 +134,17 @@ def test_a_failing_rank_stops_both(golden_stages, data_copy, tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert names == ["journal"], names  # no final file, nothing half-written under a final name
     assert not list(out.rglob("*.partial"))
+
+
+def test_a_run_refused_on_another_rank_leaves_no_output(golden_stages, tmp_path):
+    # Rank 0 plans the run and creates --output; rank 1 alone is refused (--cuda-graphs on the CPU,
+    # after its output checks): rank 0 removes the directory again, and rank 1's reason is reported.
+    out = tmp_path / "new" / "out"
+    result = mpirun(2, *mode_args("simulate", golden_stages, None), "--output", out,
+                    rank_args=[[], ["--cuda-graphs"]])
+    assert result.returncode == 2, result.stderr
+    assert "neuralom: error: rank 1: --cuda-graphs needs a CUDA device" in result.stderr, result.stderr
+    assert not (tmp_path / "new").exists()
 
 
 def test_bad_flags_are_reported_once(golden_stages, tmp_path):

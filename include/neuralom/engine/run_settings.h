@@ -89,6 +89,7 @@ struct RunSettings {
   ShardSpec shard;                         ///< run only this part of the batches (--shard K/N)
   std::string resume_command;              ///< the command line that continues this run (for messages)
   bool merging = false;                    ///< neuralom merge: the parts exist (in the shards); only the final files are written
+  bool output_owned_elsewhere = false;     ///< MPI ranks but 0: rank 0 creates --output (and removes it if refused)
 
   // Execution.
   int64_t batch = 1;
