@@ -27,16 +27,6 @@ std::vector<int64_t> summary_leads(int64_t last) {
   return leads;
 }
 
-/// Rank 0's --output, created by its plan, is removed again when planning failed on another rank.
-struct RemoveRefusedOutput {
-  const MpiContext& team;
-  const RunPlan& plan;
-  bool planned = false;
-  ~RemoveRefusedOutput() {
-    if (!planned && team.is_root()) remove_created_directories(plan);
-  }
-};
-
 int run(RunMode mode, int argc, char** argv) {
   // Joins the MPI job when started by mpirun/srun; otherwise a job of this process alone.
   MpiContext team(nullptr, nullptr);
@@ -44,7 +34,7 @@ int run(RunMode mode, int argc, char** argv) {
   RunPlan plan;
   // Every rank parses and validates; all stop together if any fails (rank 0 prints the message, and
   // removes the --output it created when another rank was the one refused).
-  RemoveRefusedOutput refused{team, plan};
+  RefusedOutputCleanup refused(plan, team.is_root());
   team.run_collectively([&] {
     command = parse_run_command(mode, argc, argv);
     if (command.help) return;
@@ -58,7 +48,7 @@ int run(RunMode mode, int argc, char** argv) {
     init_logging(s.log_level, team.rank());
     plan = plan_run(s);
   });
-  refused.planned = true;
+  refused.dismiss();
   if (command.help || command.settings.dry_run) {
     if (!team.is_root()) return kExitOk;
     if (command.help) {

@@ -51,6 +51,15 @@ int chunk_bytes() {
   return n >= 1 && n <= kDefault ? static_cast<int>(n) : kDefault;
 }
 
+/// Calls move(offset, count) for each piece of at most `chunk` bytes of `length`, in order; returns
+/// how many pieces there were.
+template <typename Move>
+int64_t in_chunks(int64_t length, int64_t chunk, Move move) {
+  int64_t pieces = 0;
+  for (int64_t at = 0; at < length; at += chunk, ++pieces) move(at, static_cast<int>(std::min(chunk, length - at)));
+  return pieces;
+}
+
 void check_mpi(int status, const char* what) {
   if (status != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + what + " failed");
 }
@@ -181,11 +190,9 @@ void MpiContext::broadcast(std::string& bytes, int root) {
   auto length = static_cast<int64_t>(bytes.size());
   check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
   bytes.resize(static_cast<std::size_t>(length));
-  const int64_t chunk = chunk_bytes_;
-  for (int64_t at = 0; at < length; at += chunk) {
-    const int n = static_cast<int>(std::min(chunk, length - at));
+  in_chunks(length, chunk_bytes_, [&](int64_t at, int n) {
     check_mpi(MPI_Bcast(bytes.data() + at, n, MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
-  }
+  });
 #else
   (void)bytes;
   (void)root;
@@ -199,8 +206,9 @@ std::vector<std::string> MpiContext::gather(const std::string& bytes, int root) 
   const auto length = static_cast<int64_t>(bytes.size());
   std::vector<int64_t> lengths(static_cast<std::size_t>(size_), 0);
   check_mpi(MPI_Gather(&length, 1, MPI_INT64_T, lengths.data(), 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Gather");
-  const int64_t chunk = chunk_bytes_;
   constexpr int kTag = 7301;
+  int64_t total = 0;
+  for (const int64_t n : lengths) total += n;
   std::vector<std::string> out;
   // The root makes room for everything first and says whether it could: a root that ran out of
   // memory would otherwise leave the other ranks waiting in MPI_Send for ever.
@@ -222,33 +230,25 @@ std::vector<std::string> MpiContext::gather(const std::string& bytes, int root) 
   }
   check_mpi(MPI_Bcast(&ready, 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Bcast");
   if (ready == 0) {
-    int64_t total = 0;
-    for (const int64_t n : lengths) total += n;
     throw std::runtime_error("MPI gather: rank " + std::to_string(root) + " has no memory for the " +
                              std::to_string(total) + " bytes of the ranks' records");
   }
   if (rank_ != root) {
-    for (int64_t at = 0; at < length; at += chunk) {
-      const int n = static_cast<int>(std::min(chunk, length - at));
+    in_chunks(length, chunk_bytes_, [&](int64_t at, int n) {
       check_mpi(MPI_Send(bytes.data() + at, n, MPI_CHAR, root, kTag, MPI_COMM_WORLD), "MPI_Send");
-    }
+    });
     return out;
   }
   int64_t messages = 0;
   for (std::size_t r = 0; r < lengths.size(); ++r) {
     if (static_cast<int>(r) == root) continue;
-    for (int64_t at = 0; at < lengths[r]; at += chunk) {
-      const int n = static_cast<int>(std::min(chunk, lengths[r] - at));
+    messages += in_chunks(lengths[r], chunk_bytes_, [&](int64_t at, int n) {
       check_mpi(MPI_Recv(out[r].data() + at, n, MPI_CHAR, static_cast<int>(r), kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
                 "MPI_Recv");
-      ++messages;
-    }
+    });
   }
-  spdlog::debug("MPI gather: {} bytes from {} ranks in {} messages of at most {} bytes", [&] {
-    int64_t total = 0;
-    for (const int64_t n : lengths) total += n;
-    return total;
-  }(), size_, messages, chunk);
+  spdlog::debug("MPI gather: {} bytes from {} ranks in {} messages of at most {} bytes", total, size_, messages,
+                chunk_bytes_);
   return out;
 #else
   return {bytes};

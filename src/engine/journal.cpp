@@ -120,6 +120,8 @@ void check_header_shape(const Json& h, const std::string& path) {
 
 Journal::Journal(std::string directory, Json header) : directory_(std::move(directory)), header_(std::move(header)) {}
 
+std::string Journal::header_path() const { return (fs::path(directory_) / kHeaderName).string(); }
+
 std::string Journal::directory_of(const std::string& output_dir) { return (fs::path(output_dir) / "journal").string(); }
 
 bool Journal::exists_in(const std::string& output_dir) {
@@ -162,7 +164,7 @@ Journal Journal::open(const std::string& output_dir) {
 }
 
 void Journal::write_header(Json header) {
-  write_json_file((fs::path(directory_) / kHeaderName).string(), header);
+  write_json_file(header_path(), header);
   header_ = std::move(header);
 }
 
@@ -250,7 +252,7 @@ Json new_journal_header(const RunPlan& plan, const RunProvenance& provenance, in
   for (const auto& input : run_inputs(plan)) {
     Json entry = Json::object();
     entry["role"] = input.role;
-    entry["path"] = fs::absolute(input.path).lexically_normal().string();
+    entry["path"] = journal_path(input.path);
     const Json stamp = file_stamp(input.path);
     entry["size"] = stamp["size"];
     entry["modified"] = stamp["modified"];
@@ -288,7 +290,7 @@ bool record_digests(Json& header, const std::map<std::string, std::string>& dige
     if (!entry["sha256"].is_null()) continue;
     // Digests are keyed by the path as the plan gives it; the header has it absolute.
     for (const auto& [path, digest] : digests) {
-      if (fs::absolute(path).lexically_normal().string() == entry["path"].get<std::string>()) {
+      if (journal_path(path) == entry["path"].get<std::string>()) {
         entry["sha256"] = digest;
         added = true;
       }
@@ -333,11 +335,8 @@ void check_resumable(const Json& journaled, const Json& now, const RunProvenance
                  journaled["execution"].dump(), now["execution"].dump());
   }
   check_inputs_unchanged(journaled.at("inputs"), now.at("inputs"), provenance, prefix, "start again with --overwrite");
-  // The values only: the file itself is an input, compared above, and the source names it as typed.
   // (Journals of neuralom before 2026-12 recorded no thresholds from a file: nothing to compare.)
-  if (now.contains("extreme_thresholds") && !now["extreme_thresholds"].is_null() &&
-      !journaled.at("extreme_thresholds").is_null() &&
-      journaled["extreme_thresholds"]["values"] != now["extreme_thresholds"]["values"]) {
+  if (recorded_thresholds_differ(journaled, now)) {
     throw InputError(prefix + "the extreme thresholds read from " + text_of(now["settings"], "extreme_thresholds") +
                      " differ from those the run began with; restore the file, or start again with --overwrite");
   }
@@ -389,6 +388,14 @@ void record_thresholds(Json& header, const ExtremesSpec& spec) {
     values.push_back(row);
   }
   header["extreme_thresholds"] = Json{{"source", spec.threshold_source}, {"values", values}};
+}
+
+bool recorded_thresholds_differ(const Json& a, const Json& b) {
+  const auto recorded = [](const Json& h) {
+    return h.contains("extreme_thresholds") && !h["extreme_thresholds"].is_null();
+  };
+  // The values only: a threshold file is an input, compared as one, and the source names it as typed.
+  return recorded(a) && recorded(b) && a["extreme_thresholds"].at("values") != b["extreme_thresholds"].at("values");
 }
 
 std::optional<std::vector<std::vector<ExtremeThreshold>>> journaled_thresholds(const Json& header,

@@ -193,16 +193,14 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
                          directories[i] + ")");
       }
     }
-    // The values: a threshold file's source names it as that shard was given it.
     if (h.at("extreme_thresholds").is_null() != first.at("extreme_thresholds").is_null() ||
-        (!first.at("extreme_thresholds").is_null() &&
-         h["extreme_thresholds"].at("values") != first["extreme_thresholds"].at("values"))) {
+        recorded_thresholds_differ(h, first)) {
       throw InputError("neuralom merge: " + directories[i] + " scored extremes with other thresholds than " +
                        directories[0]);
     }
     std::vector<BatchRecord> found = journals[i].read_finished({0, h.at("batches").get<int64_t>()});
     spdlog::info("{}: shard {}, {} finished batches", directories[i], h.at("shard").get<std::string>(), found.size());
-    shards.push_back(Json{{"directory", fs::absolute(directories[i]).lexically_normal().string()},
+    shards.push_back(Json{{"directory", journal_path(directories[i])},
                           {"shard", h.at("shard")},
                           {"batches", found.size()}});
     for (auto& r : found) records.push_back(std::move(r));
@@ -216,19 +214,13 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
   settings.sources = {"neuralom merge of " + std::to_string(directories.size()) + " shard directories"};
   const RunPlan plan = plan_run(settings);
   // A merge refused from here on leaves no --output it created (destroyed after the lock below).
-  struct RemoveIfRefused {
-    const RunPlan& plan;
-    bool merged = false;
-    ~RemoveIfRefused() {
-      if (!merged) remove_created_directories(plan);
-    }
-  } refused{plan};
+  RefusedOutputCleanup refused(plan);
   const DirectoryLock output_lock(output);
   if (!output_lock.warning().empty()) spdlog::warn("{}", output_lock.warning());
 
   ExtremesSpec extremes = plan.extremes;
   if (settings.extremes && extremes.thresholds.empty()) {
-    const auto thresholds = journaled_thresholds(first, extremes, journals.front().directory() + "/journal.json",
+    const auto thresholds = journaled_thresholds(first, extremes, journals.front().header_path(),
                                                  extremes.threshold_source);
     if (!thresholds) throw InputError(journals.front().directory() + ": the shard recorded no extreme thresholds");
     extremes.thresholds = *thresholds;
@@ -258,7 +250,7 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
                                         "extreme thresholds"};
   std::map<std::string, std::string> known = digests;
   for (const auto& input : run_inputs(plan)) {
-    if (read_here.count(input.role) != 0U) known.erase(fs::absolute(input.path).lexically_normal().string());
+    if (read_here.count(input.role) != 0U) known.erase(journal_path(input.path));
   }
   RunProvenance provenance(plan, known);
   const Json now = new_journal_header(plan, provenance, static_cast<int64_t>(batches.size()), 1);
@@ -270,15 +262,14 @@ RunReport merge_run_directories(const std::vector<std::string>& directories, con
     check_inputs_unchanged(checked, now.at("inputs"), provenance, "neuralom merge: " + directories[i] + ": ",
                            "run that shard again with --overwrite");
   }
-  if (!now.at("extreme_thresholds").is_null() && !first.at("extreme_thresholds").is_null() &&
-      now["extreme_thresholds"]["values"] != first["extreme_thresholds"]["values"]) {
+  if (recorded_thresholds_differ(now, first)) {
     throw InputError("neuralom merge: the thresholds in " + settings.extreme_thresholds + " are not those the shards "
                      "scored extremes with; restore the file, or run the shards again with --overwrite");
   }
   RunReport report;
   const Json extra{{"merged_from", shards}};
   report = write_final_outputs(plan, std::move(records), extremes, provenance, std::move(report), extra);
-  refused.merged = true;
+  refused.dismiss();
   return report;
 }
 

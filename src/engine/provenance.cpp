@@ -118,14 +118,19 @@ std::vector<RunInput> run_inputs(const RunPlan& plan) {
   return inputs;
 }
 
+std::string journal_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  return ec ? path : absolute.lexically_normal().string();
+}
+
 RunProvenance::RunProvenance(const RunPlan& plan, const std::map<std::string, std::string>& known) : plan_(plan) {
   for (const auto& input : run_inputs(plan)) {
     if (!input.always_hashed && !plan.settings.hash_data) continue;
     const std::string& path = input.path;
     if (hashes_.count(path) != 0U) continue;
     auto it = known.find(path);
-    std::error_code ec;  // a journal's paths are absolute and normal
-    if (it == known.end()) it = known.find(std::filesystem::absolute(path, ec).lexically_normal().string());
+    if (it == known.end()) it = known.find(journal_path(path));
     if (it != known.end()) {
       std::promise<std::string> ready;
       ready.set_value(it->second);
@@ -140,36 +145,21 @@ std::string RunProvenance::digest(const std::string& path) const {
   auto it = hashes_.find(path);
   if (it == hashes_.end()) {
     // Keyed by the path as the plan gives it (relative, if typed so); a journal names it absolute.
-    std::error_code ec;
-    const std::string wanted = std::filesystem::absolute(path, ec).lexically_normal().string();
-    it = std::find_if(hashes_.begin(), hashes_.end(), [&](const auto& entry) {
-      std::error_code entry_ec;
-      return std::filesystem::absolute(entry.first, entry_ec).lexically_normal().string() == wanted;
-    });
+    const std::string wanted = journal_path(path);
+    it = std::find_if(hashes_.begin(), hashes_.end(),
+                      [&](const auto& entry) { return journal_path(entry.first) == wanted; });
   }
   return it == hashes_.end() ? std::string() : it->second.get();
 }
 
-std::map<std::string, std::string> RunProvenance::ready_digests() const {
+std::map<std::string, std::string> RunProvenance::digests(bool wait) const {
   std::map<std::string, std::string> out;
   for (const auto& [path, digest] : hashes_) {
-    if (digest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
+    if (!wait && digest.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
     try {
       out[path] = digest.get();
     } catch (const std::exception&) {
       // Unreadable: recorded as unavailable in run.json, and compared by size and time on resume.
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> RunProvenance::all_digests() const {
-  std::map<std::string, std::string> out;
-  for (const auto& [path, digest] : hashes_) {
-    try {
-      out[path] = digest.get();
-    } catch (const std::exception&) {
-      // Unreadable: left out, as in ready_digests().
     }
   }
   return out;

@@ -266,14 +266,11 @@ RunPlan plan_run(const RunSettings& settings) {
   resolve_saved_fields(plan);
   resolve_cf_outputs(plan);
   resolve_extremes(plan);
-  try {
-    validate_output(plan);
-    finish_plan(plan);
-  } catch (...) {
-    // A refused run leaves no trace: an --output it created is removed again (if still empty).
-    remove_created_directories(plan);
-    throw;
-  }
+  // A refused run leaves no trace: an --output it created is removed again (if still empty).
+  RefusedOutputCleanup refused(plan);
+  validate_output(plan);
+  finish_plan(plan);
+  refused.dismiss();
   return plan;
 }
 

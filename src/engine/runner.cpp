@@ -207,7 +207,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
     }
     if (s.extremes && job.extremes.thresholds.empty()) {
       Json header = journal->header();
-      if (const auto kept = journaled_thresholds(header, job.extremes, journal->directory() + "/journal.json",
+      if (const auto kept = journaled_thresholds(header, job.extremes, journal->header_path(),
                                                  job.extremes.threshold_source)) {
         job.extremes.thresholds = *kept;
       } else {

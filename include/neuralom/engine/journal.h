@@ -46,6 +46,8 @@ class Journal {
   static Journal open(const std::string& output_dir);
 
   const std::string& directory() const { return directory_; }
+  /// <journal>/journal.json.
+  std::string header_path() const;
   const nlohmann::ordered_json& header() const { return header_; }
   /// Replaces the header (atomically). Throws OutputError.
   void write_header(nlohmann::ordered_json header);
@@ -103,6 +105,10 @@ void check_resumable(const nlohmann::ordered_json& journaled, const nlohmann::or
 /// with "restore it, or <again>".
 void check_inputs_unchanged(const nlohmann::ordered_json& journaled_inputs, const nlohmann::ordered_json& now_inputs,
                             const RunProvenance& provenance, const std::string& prefix, const std::string& again);
+
+/// Whether both headers record extreme thresholds and their values differ. Their sources are not
+/// compared: a threshold file is named as it was typed, and compared as an input.
+bool recorded_thresholds_differ(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b);
 
 /// Records the extreme thresholds in use, with their source.
 void record_thresholds(nlohmann::ordered_json& header, const ExtremesSpec& spec);

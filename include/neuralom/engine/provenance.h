@@ -28,6 +28,10 @@ struct RunInput {
 /// The model and data files a plan reads, models first.
 std::vector<RunInput> run_inputs(const RunPlan& plan);
 
+/// `path` absolute and lexically normal: how a journal names the files a run read. Never throws
+/// (`path` itself if the working directory cannot be found).
+std::string journal_path(const std::string& path);
+
 class RunProvenance {
  public:
   /// Starts hashing the plan's model files, and its data files unless `hash_data` is off, on
@@ -42,9 +46,9 @@ class RunProvenance {
   /// InputError if it cannot be read.
   std::string digest(const std::string& path) const;
   /// The digests computed so far (path → hex), without waiting. Never throws.
-  std::map<std::string, std::string> ready_digests() const;
+  std::map<std::string, std::string> ready_digests() const { return digests(/*wait=*/false); }
   /// Every digest, waiting for those still being computed; unreadable files are left out. Never throws.
-  std::map<std::string, std::string> all_digests() const;
+  std::map<std::string, std::string> all_digests() const { return digests(/*wait=*/true); }
 
   /// Writes run.json to `path` atomically (a file that cannot be hashed is recorded as
   /// "unavailable: <reason>"). `report.files` are listed as the run's outputs; `extra` entries are
@@ -52,6 +56,8 @@ class RunProvenance {
   void write(const std::string& path, const RunReport& report, const nlohmann::ordered_json* extra = nullptr);
 
  private:
+  std::map<std::string, std::string> digests(bool wait) const;
+
   const RunPlan& plan_;
   std::map<std::string, std::shared_future<std::string>> hashes_;  // path -> hex digest
 };

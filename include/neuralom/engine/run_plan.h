@@ -86,6 +86,25 @@ RunPlan plan_run(const RunSettings& settings);
 /// are still empty: a refused run leaves no trace. Never throws.
 void remove_created_directories(const RunPlan& plan) noexcept;
 
+/// Calls remove_created_directories(plan) when it goes out of scope, unless active is false or
+/// dismiss() was called: what a run refused after planning, or a refused merge, leaves behind.
+class RefusedOutputCleanup {
+ public:
+  explicit RefusedOutputCleanup(const RunPlan& plan, bool active = true) : plan_(plan), active_(active) {}
+  ~RefusedOutputCleanup() {
+    if (active_) remove_created_directories(plan_);
+  }
+  RefusedOutputCleanup(const RefusedOutputCleanup&) = delete;
+  RefusedOutputCleanup& operator=(const RefusedOutputCleanup&) = delete;
+
+  /// The run got past the point of refusal: its --output stays.
+  void dismiss() { active_ = false; }
+
+ private:
+  const RunPlan& plan_;
+  bool active_;
+};
+
 /// The command that exports a TorchScript model from a reference checkpoint (for messages):
 /// "python3 scripts/export_torchscript.py --model stage1 --checkpoint X.tar --out X.pt".
 std::string export_command(const std::string& kind, const std::string& checkpoint, const std::string& out);
