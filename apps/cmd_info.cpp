@@ -48,22 +48,23 @@ int run_info(int argc, char** argv) {
   cxxopts::Options options("neuralom info",
                            "Print version, LibTorch, CUDA devices, threads and BLAS; or, with "
                            "--model FILE, an exported model's metadata.");
+  options.custom_help("[options]");
+  options.set_width(110);
   options.add_options()
       ("model", "print the metadata of an exported model FILE (.pt) instead: configuration, "
                 "checkpoint, graph provenance", cxxopts::value<std::string>(), "FILE")
-      ("threads", "intra-op threads to configure (default: all hardware threads)",
-       cxxopts::value<int>()->default_value("0"))
-      ("log-level", "trace|debug|info|warn|error|off (default: $NEURALOM_LOG_LEVEL or info)",
-       cxxopts::value<std::string>()->default_value(""))
+      ("threads", "intra-op threads to configure (default: all hardware threads)", cxxopts::value<int>(), "N")
+      ("log-level", "trace, debug, info, warn, error (default: $NEURALOM_LOG_LEVEL or info)",
+       cxxopts::value<std::string>(), "LEVEL")
       ("h,help", "show this help");
   const cxxopts::ParseResult args = parse_options(options, argc, argv);
   if (args.count("help") != 0U) {
     std::cout << options.help() << "\n";
     return kExitOk;
   }
-  init_logging(args["log-level"].as<std::string>());
+  init_logging(args.count("log-level") != 0U ? args["log-level"].as<std::string>() : std::string());
   if (args.count("model") != 0U) return print_model_info(args["model"].as<std::string>());
-  const int threads = configure_threads(args["threads"].as<int>());
+  const int threads = configure_threads(args.count("threads") != 0U ? args["threads"].as<int>() : 0);
 
   const VersionInfo v = version_info();
   const BlasInfo blas = detect_blas();

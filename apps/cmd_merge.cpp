@@ -21,7 +21,7 @@ int run_merge(int argc, char** argv) {
                            "Combine the output directories of the shards of one run (neuralom simulate|forecast "
                            "--shard K/N) into its final outputs: the fields file, metrics, extremes and run.json, "
                            "identical to those of the run done by one process.");
-  options.custom_help("SHARD_DIR... --output DIR [options]");
+  options.custom_help("--output DIR [options]");
   options.set_width(110);
   options.add_options()
       ("output", "directory of the final outputs (not one of the shard directories)", cxxopts::value<std::string>(), "DIR")

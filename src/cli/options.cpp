@@ -189,7 +189,8 @@ RunCommand parse_run_command(RunMode mode, int argc, const char* const* argv) {
   std::vector<std::string> groups;
   for (const auto& spec : option_table()) {
     if (spec.forecast_only && mode != RunMode::kForecast) continue;
-    if (groups.empty() || groups.back() != spec.group) groups.emplace_back(spec.group);
+    // Each group once, in the order of its first option (a group's options need not be adjacent).
+    if (std::find(groups.begin(), groups.end(), spec.group) == groups.end()) groups.emplace_back(spec.group);
     auto adder = options.add_options(spec.group);
     if (spec.kind == Kind::kFlag) {
       adder(spec.flag, spec.help);
@@ -198,7 +199,6 @@ RunCommand parse_run_command(RunMode mode, int argc, const char* const* argv) {
     }
   }
   options.add_options("Configuration")("h,help", "show this help");
-  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
 
   cxxopts::ParseResult args;
   try {

@@ -42,3 +42,23 @@ def test_info_model_refuses_missing_and_foreign_files(neuralom, tmp_path):
     result = neuralom("info", "--model", foreign)
     assert result.returncode == 2
     assert "notes.pt" in result.stderr
+
+
+def test_every_command_help_names_each_option_once(neuralom):
+    """`--help` of every command exits 0, shows its usage line once and lists each option once,
+    with a value name and no cxxopts-made "(default: ...)" repeated after our own."""
+    import re
+    usages = {"simulate": "neuralom simulate [options]", "forecast": "neuralom forecast [options]",
+              "merge": "neuralom merge --output DIR [options] SHARD_DIR...", "info": "neuralom info [options]"}
+    for command, usage in usages.items():
+        result = neuralom(command, "--help")
+        assert result.returncode == 0, result.stderr
+        text = result.stdout
+        assert text.count(usage) == 1, text
+        assert text.count("SHARD_DIR...") == (1 if command == "merge" else 0), text
+        flags = re.findall(r"^\s+(?:-\w, )?(--[a-z0-9-]+)", text, flags=re.MULTILINE)
+        assert flags and len(flags) == len(set(flags)), [f for f in flags if flags.count(f) > 1]
+        assert "--help" in flags and "--log-level" in flags
+        assert " arg " not in text and "(default: 0)" not in text and '(default: "")' not in text, text
+        headers = re.findall(r"^ (\w[\w -]*) options:$", text, flags=re.MULTILINE)
+        assert len(headers) == len(set(headers)), headers

@@ -181,6 +181,34 @@ TEST(ReferenceVariables, AreTheConfigsOutVariables) {
   EXPECT_EQ(v[92], "SSH");
 }
 
+// Counts the non-overlapping occurrences of `needle` in `text`.
+size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
+TEST(RunCommand, HelpListsEachGroupAndOptionOnce) {
+  // --log-level sits in the table after the scale-out group but belongs to Execution: its group
+  // was printed a second time, all its options with it.
+  for (const RunMode mode : {RunMode::kSimulate, RunMode::kForecast}) {
+    const std::vector<const char*> argv{"simulate", "--help"};
+    const RunCommand command = parse_run_command(mode, static_cast<int>(argv.size()), argv.data());
+    ASSERT_TRUE(command.help);
+    const std::string& help = command.help_text;
+    for (const char* group : {" Inputs options:", " Run options:", " Outputs options:", " Execution options:",
+                              " Interruption and scale-out options:", " Configuration options:"}) {
+      EXPECT_EQ(occurrences(help, group), 1U) << group << " in\n" << help;
+    }
+    for (const char* flag : {"--batch ", "--log-level ", "--resume ", "--shard ", "--dry-run ", "--help "}) {
+      EXPECT_EQ(occurrences(help, flag), 1U) << flag << " in\n" << help;
+    }
+    EXPECT_EQ(occurrences(help, "--atmos "), mode == RunMode::kForecast ? 1U : 0U);
+    EXPECT_LT(help.find(" Execution options:"), help.find("--log-level "));
+    EXPECT_LT(help.find("--log-level "), help.find(" Interruption and scale-out options:"));
+  }
+}
+
 TEST(RunCommand, DefaultsFollowTheReference) {
   const RunSettings s = parse(RunMode::kSimulate, {"--stages", "a.pt,b.pt", "--output", "out"});
   EXPECT_EQ(s.prediction_length, 61);
