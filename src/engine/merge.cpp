@@ -97,11 +97,13 @@ std::vector<MetricsTable> reduce_metrics(const RunPlan& plan, const std::vector<
   const RunSettings& s = plan.settings;
   const NormStats stats =
       load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels).select(s.out_channels);
+  const std::vector<bool> has_ocean =
+      channels_with_ocean(read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width));
   const std::vector<std::string> systems = scored_systems(s.baselines);
   std::vector<MetricsTable> tables;
   for (std::size_t k = 0; k < systems.size(); ++k) {
     tables.push_back(metrics_table(systems[k], s.out_variables, stats.std,
-                                   column_of<IcMetrics>(records, k, &IcScores::metrics)));
+                                   column_of<IcMetrics>(records, k, &IcScores::metrics), has_ocean));
   }
   return tables;
 }

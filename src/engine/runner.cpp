@@ -34,6 +34,7 @@
 #include "neuralom/model/host_buffer_cache.h"
 #include "neuralom/model/runtime.h"
 #include "neuralom/model/stage_pipeline.h"
+#include "neuralom/verify/metrics.h"
 
 namespace neuralom {
 namespace fs = std::filesystem;
@@ -119,6 +120,17 @@ Journal open_journal(const RunPlan& plan, const RunProvenance& provenance, int64
   return Journal::create(s.output_dir, header);
 }
 
+/// Says which output variables are land everywhere in the mask: scored NaN, left out of the means.
+void warn_unscored_variables(const RunSettings& s, const std::vector<bool>& has_ocean) {
+  std::string names;
+  for (std::size_t c = 0; c < has_ocean.size(); ++c) {
+    if (!has_ocean[c]) names += (names.empty() ? "" : ", ") + s.out_variables[c];
+  }
+  if (names.empty()) return;
+  spdlog::warn("{}: no ocean point for {}: their RMSE/ACC are undefined (n/a, null) and the ALL means leave them out",
+               s.land_mask_path, names);
+}
+
 std::string describe_batch(const RolloutBatch& batch) {
   if (batch.ics.size() == 1) return std::to_string(batch.ics.front());
   return std::to_string(batch.ics.front()) + "-" + std::to_string(batch.ics.back());
@@ -182,6 +194,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   job.extremes = plan.extremes;
   team.run_collectively([&] {
     mask = read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width);
+    if (team.is_root()) warn_unscored_variables(s, channels_with_ocean(mask));
     file_stats = load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels);
     out_stats = file_stats.select(s.out_channels);
     ocean = std::make_shared<const FieldsFile>(plan.ocean_file);

@@ -42,11 +42,11 @@ void define_depth_coordinate(NetcdfFile& f) {
 
 const std::vector<CfVariable>& cf_ocean_variables() {
   static const std::vector<CfVariable> variables{
-      {"so", "S", "sea_water_salinity", "sea water salinity", "1e-3", true},
-      {"uo", "U", "eastward_sea_water_velocity", "eastward sea water velocity", "m s-1", true},
-      {"vo", "V", "northward_sea_water_velocity", "northward sea water velocity", "m s-1", true},
-      {"thetao", "T", "sea_water_potential_temperature", "sea water potential temperature", "degrees_Celsius", true},
-      {"zos", "SSH", "sea_surface_height_above_geoid", "sea surface height above geoid", "m", false},
+      {"so", "S", "sea_water_salinity", "sea water salinity", "1e-3", true, "1e-3"},
+      {"uo", "U", "eastward_sea_water_velocity", "eastward sea water velocity", "m s-1", true, "m s-1"},
+      {"vo", "V", "northward_sea_water_velocity", "northward sea water velocity", "m s-1", true, "m s-1"},
+      {"thetao", "T", "sea_water_potential_temperature", "sea water potential temperature", "degrees_Celsius", true, "K"},
+      {"zos", "SSH", "sea_surface_height_above_geoid", "sea surface height above geoid", "m", false, "m"},
   };
   return variables;
 }

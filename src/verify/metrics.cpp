@@ -58,11 +58,19 @@ int64_t MetricsTable::variable_column(const std::string& name) const {
 }
 
 MetricsTable metrics_table(std::string system, std::vector<std::string> variables, std::vector<double> channel_std,
-                           const std::vector<const IcMetrics*>& ics) {
+                           const std::vector<const IcMetrics*>& ics, const std::vector<bool>& has_ocean) {
   MetricsTable table;
   table.system = std::move(system);
   table.variables = std::move(variables);
   table.channel_std = std::move(channel_std);
+  if (!has_ocean.empty() && has_ocean.size() != table.variables.size()) {
+    throw std::invalid_argument("metrics_table: an ocean flag for each of " + std::to_string(has_ocean.size()) +
+                                " channels, for " + std::to_string(table.variables.size()) + " variables");
+  }
+  const auto scored = [&has_ocean](std::size_t ch) { return has_ocean.empty() || has_ocean[ch]; };
+  for (std::size_t ch = 0; ch < table.variables.size(); ++ch) {
+    if (!scored(ch)) table.unscored.push_back(table.variables[ch]);
+  }
   if (ics.empty()) return table;
   const int64_t c = ics.front()->channels;
   const std::size_t leads = ics.front()->fields.size();
@@ -70,6 +78,7 @@ MetricsTable metrics_table(std::string system, std::vector<std::string> variable
     throw std::invalid_argument("metrics_table: " + std::to_string(c) + " channels for " +
                                 std::to_string(table.variables.size()) + " variables");
   }
+  const auto averaged = static_cast<double>(table.variables.size() - table.unscored.size());
   const auto row = static_cast<std::size_t>(c);
   for (const IcMetrics* ic : ics) {
     if (ic->channels != c || ic->fields.size() != leads || ic->mse.size() != leads * row || ic->acc.size() != leads * row) {
@@ -98,6 +107,7 @@ MetricsTable metrics_table(std::string system, std::vector<std::string> variable
       rmse_row.push_back(rmse);
       nrmse_row.push_back(nr);
       acc_row.push_back(a);
+      if (!scored(ch)) continue;
       nrmse_sum += nr;
       acc_sum += a;
     }
@@ -106,10 +116,20 @@ MetricsTable metrics_table(std::string system, std::vector<std::string> variable
     table.rmse.push_back(std::move(rmse_row));
     table.nrmse.push_back(std::move(nrmse_row));
     table.acc.push_back(std::move(acc_row));
-    table.mean_nrmse.push_back(nrmse_sum / static_cast<double>(c));
-    table.mean_acc.push_back(acc_sum / static_cast<double>(c));
+    // No scored variable at all: NaN, not 0/0's accident.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    table.mean_nrmse.push_back(averaged > 0 ? nrmse_sum / averaged : nan);
+    table.mean_acc.push_back(averaged > 0 ? acc_sum / averaged : nan);
   }
   return table;
+}
+
+std::vector<bool> channels_with_ocean(const at::Tensor& mask) {
+  const at::Tensor any = (mask.reshape({mask.size(0), -1}) != 0).any(1).to(at::kCPU);
+  std::vector<bool> out(static_cast<std::size_t>(any.size(0)));
+  const auto a = any.accessor<bool, 1>();
+  for (int64_t c = 0; c < any.size(0); ++c) out[static_cast<std::size_t>(c)] = a[c];
+  return out;
 }
 
 MetricsAccumulator::MetricsAccumulator(std::string system, std::vector<std::string> variables,

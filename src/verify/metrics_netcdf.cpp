@@ -75,14 +75,14 @@ void write_metrics_netcdf(const std::string& path, const std::vector<MetricsTabl
         const std::string name = std::string(score.prefix) + "_" + var.name;
         f.define_variable(name, NetcdfType::kFloat64, dims, {}, 0, /*nan_fill=*/true);
         f.put_attribute(name, "long_name", std::string(score.what) + " of " + var.long_name);
-        f.put_attribute(name, "units", std::string(score.prefix) == "rmse" ? var.units : "1");
+        f.put_attribute(name, "units", std::string(score.prefix) == "rmse" ? var.difference_units : "1");
       }
     }
     f.define_variable("nrmse_all", NetcdfType::kFloat64, {"system", "lead"}, {}, 0, /*nan_fill=*/true);
-    f.put_attribute("nrmse_all", "long_name", "mean normalised RMSE over all channels");
+    f.put_attribute("nrmse_all", "long_name", "mean normalised RMSE over the channels with ocean points");
     f.put_attribute("nrmse_all", "units", "1");
     f.define_variable("acc_all", NetcdfType::kFloat64, {"system", "lead"}, {}, 0, /*nan_fill=*/true);
-    f.put_attribute("acc_all", "long_name", "mean ACC over all channels");
+    f.put_attribute("acc_all", "long_name", "mean ACC over the channels with ocean points");
     f.put_attribute("acc_all", "units", "1");
     f.define_variable("n_ic", NetcdfType::kInt32, {"system", "lead"});
     f.put_attribute("n_ic", "long_name", "initial conditions averaged");

@@ -44,7 +44,8 @@ void write_metrics_json(const std::string& path, const std::vector<MetricsTable>
       "Per lead day and variable, averaged over initial conditions, in physical units. Weights w = cos(lat) of each "
       "row (lat = -90 + 180 i / H degrees) over the channel's ocean points. rmse = sqrt(mean_ic(sum w (p-t)^2 / "
       "sum w)); nrmse = rmse / std(channel); acc = mean_ic(sum w p t / sqrt(sum w p^2 * sum w t^2)); p, t are "
-      "anomalies. mean_nrmse and mean_acc average over all variables.";
+      "anomalies. mean_nrmse and mean_acc average over the variables that have ocean points (all but those in "
+      "unscored_variables, whose scores are null).";
   nlohmann::ordered_json list = nlohmann::ordered_json::object();
   for (const auto& t : systems) {
     nlohmann::ordered_json s = nlohmann::ordered_json::object();
@@ -57,6 +58,7 @@ void write_metrics_json(const std::string& path, const std::vector<MetricsTable>
     s["acc"] = t.acc;
     s["mean_nrmse"] = t.mean_nrmse;
     s["mean_acc"] = t.mean_acc;
+    s["unscored_variables"] = t.unscored;
     list[t.system] = std::move(s);
   }
   root["systems"] = std::move(list);

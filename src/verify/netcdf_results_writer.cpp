@@ -125,7 +125,7 @@ void NetcdfResultsWriter::define() {
         f.put_attribute(name, "standard_name", var.standard_name);
         f.put_attribute(name, "long_name", long_name);
       }
-      f.put_attribute(name, "units", var.units);
+      f.put_attribute(name, "units", options_.anomalies ? var.difference_units : var.units);
       f.put_attribute(name, "coordinates", "valid_time");
     }
   }

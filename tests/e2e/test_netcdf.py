@@ -183,7 +183,10 @@ def test_metrics_nc_holds_the_csv_scores(nc_run):
         assert list(m.system.values) == ["model", "persistence", "climatology"]
         assert list(m.lead.values.astype("timedelta64[D]").astype(int)) == [1, 2, 3]
         np.testing.assert_allclose(m.depth.values, DEPTHS)
-        assert m.rmse_thetao.attrs["units"] == "degrees_Celsius"
+        # An RMSE is a temperature difference: K, since degrees_Celsius is an offset scale in UDUNITS.
+        assert m.rmse_thetao.attrs["units"] == "K" and m.rmse_so.attrs["units"] == "1e-3"
+        assert m.rmse_uo.attrs["units"] == "m s-1" and m.rmse_zos.attrs["units"] == "m"
+        assert m.nrmse_thetao.attrs["units"] == "1"
         for system in ("model", "persistence", "climatology"):
             for li, lead in enumerate((1, 2, 3)):
                 s = m.sel(system=system).isel(lead=li)
@@ -208,6 +211,8 @@ def test_subsets_anomalies_and_compression(neuralom, golden_stages, work_dir, hd
         assert list(ds.lead.values.astype("timedelta64[D]").astype(int)) == [0, 3]
         assert ds.attrs["neuralom_values"] == "anomalies"
         assert "standard_name" not in ds.thetao.attrs and "anomaly" in ds.thetao.attrs["long_name"]
+        # Anomalies are differences: a temperature anomaly is in K, the others keep their units.
+        assert ds.thetao.attrs["units"] == "K" and ds.so.attrs["units"] == "1e-3" and ds.zos.attrs["units"] == "m"
         assert np.isnan(ds.thetao.isel(depth=1)).all()  # T5 was not saved
         assert np.isnan(ds.so.isel(depth=1)).all() and np.isnan(ds.uo.isel(depth=0)).all()
         for name, channel, level in (("thetao", 69, 0), ("so", 0, 0), ("uo", 25, 1)):

@@ -116,6 +116,34 @@ def test_metrics_match_independent_computation(batch1):
     assert checked == 3 * 93
 
 
+def test_all_land_variable_is_left_out_of_the_means(neuralom, golden_stages, data_copy, tmp_path):
+    """A variable without one ocean point (a regional grid, a deep level) scores n/a, and the ALL
+    rows average over the others instead of turning n/a themselves."""
+    with h5py.File(data_copy / "land_mask.h5", "r+") as f:
+        f["fields"][0, 22] = 0  # S643, the deepest salinity level, all land
+    out = tmp_path / "out"
+    result = neuralom("simulate", "--data-dir", data_copy, "--stages", f"{golden_stages[0]},{golden_stages[1]}",
+                      "--prediction-length", 3, "--ics", 0, "--output", out, "--threads", 2, "--save-fields")
+    assert result.returncode == 0, result.stderr
+    assert "no ocean point for S643" in result.stderr
+    truth, pred = read_fields(out / "results_simulation.h5")
+    with h5py.File(data_copy / "land_mask.h5", "r") as f:
+        mask = (f["fields"][0, 0:93, 0:32, :] != 0).astype(np.float64)
+    std = np.load(data_copy / "std_s_t_ssh.npy").reshape(-1)[0:93]
+    with np.errstate(invalid="ignore"):
+        _, acc, nrmse = independent_scores(truth, pred, mask, std)
+    scored = np.arange(93) != 22
+    metrics = json.loads((out / "metrics.json").read_text())["systems"]["model"]
+    assert metrics["unscored_variables"] == ["S643"]
+    rows = read_metrics(out / "metrics.csv")
+    for row, lead in enumerate((1, 2)):
+        assert metrics["nrmse"][row][22] is None and rows[("model", lead, "S643")]["nrmse"] == "nan"
+        assert np.isfinite(nrmse[lead, scored]).all()
+        assert metrics["mean_nrmse"][row] == pytest.approx(nrmse[lead, scored].mean(), rel=1e-5)
+        assert metrics["mean_acc"][row] == pytest.approx(acc[lead, scored].mean(), rel=1e-5)
+        assert float(rows[("model", lead, "ALL")]["nrmse"]) == pytest.approx(nrmse[lead, scored].mean(), rel=1e-5)
+
+
 def test_baselines_scored(batch1):
     truth, _ = read_fields(batch1 / "results_simulation.h5")
     with h5py.File(DATA / "land_mask.h5", "r") as f:

@@ -20,6 +20,10 @@ struct CfVariable {
   std::string long_name;      ///< "sea water potential temperature"
   std::string units;          ///< "degrees_Celsius"
   bool has_depth = true;
+  /// The units of a difference of two values (an anomaly, an RMSE): "K" for a temperature, whose
+  /// degrees_Celsius are an offset scale in UDUNITS (0.2 degrees_Celsius would convert to 273.35 K);
+  /// the value units otherwise.
+  std::string difference_units;
 };
 
 class NetcdfFile;

@@ -51,8 +51,11 @@ struct MetricsTable {
   std::vector<std::vector<double>> rmse;   ///< [L][C]
   std::vector<std::vector<double>> nrmse;  ///< [L][C]
   std::vector<std::vector<double>> acc;    ///< [L][C]
-  std::vector<double> mean_nrmse;          ///< [L], mean over the C variables
+  std::vector<double> mean_nrmse;          ///< [L], mean over the scored variables
   std::vector<double> mean_acc;            ///< [L]
+  /// Variables without a single ocean point in the land mask: their scores are NaN (0/0) and the
+  /// means leave them out (a regional grid or a deep level can be all land).
+  std::vector<std::string> unscored;
 
   /// Row of `lead` in the tables, or -1.
   int64_t lead_row(int64_t lead) const;
@@ -73,9 +76,13 @@ struct IcMetrics {
 /// The table of one system from per-IC scores, summed in the order given (IC order, for numbers
 /// that do not depend on batching or on the processes that ran the ICs). Leads without fields are
 /// left out. Throws std::invalid_argument if the ICs' shapes differ from each other or from
-/// `variables`/`channel_std`.
+/// `variables`/`channel_std`. `has_ocean[c]` says whether channel c has ocean points (empty: all
+/// have); the means over variables take only those that have.
 MetricsTable metrics_table(std::string system, std::vector<std::string> variables, std::vector<double> channel_std,
-                           const std::vector<const IcMetrics*>& ics);
+                           const std::vector<const IcMetrics*>& ics, const std::vector<bool>& has_ocean = {});
+
+/// Per channel of a `[C, H, W]` ocean mask or weights tensor: whether it has a non-zero point.
+std::vector<bool> channels_with_ocean(const at::Tensor& mask);
 
 /// Computes per-field scores of the current batch of initial conditions on the compute device.
 class MetricsAccumulator {

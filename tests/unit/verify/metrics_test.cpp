@@ -153,5 +153,37 @@ TEST(MetricsTable, SumsInTheOrderGivenWhateverTheBatching) {
   EXPECT_THROW(metrics_table("model", {"A"}, {1.0}, {&apart[0], &other}), std::invalid_argument);
 }
 
+TEST(MetricsTable, MeansLeaveOutVariablesWithoutOceanPoints) {
+  // Channel B is land everywhere: its scores are 0/0 = NaN, and the means over variables are
+  // those of A alone instead of NaN.
+  at::Tensor w = all_ocean_weights().expand({2, 4, 1}).contiguous();
+  w[1].zero_();
+  EXPECT_EQ(channels_with_ocean(w), (std::vector<bool>{true, false}));
+  EXPECT_EQ(channels_with_ocean(at::ones({3, 2, 2}, at::kBool).index_put_({1}, false)),
+            (std::vector<bool>{true, false, true}));
+  MetricsAccumulator acc("model", {"A", "B"}, {0.5, 4.0}, /*max_lead=*/1, w);
+  const at::Tensor t = at::cat({column({0, 1, -1, 2}), column({0, 1, -1, 2})}, 1);
+  const at::Tensor p = at::cat({column({1, 2, 0, 3}), column({5, 5, 5, 5})}, 1);
+  acc.add(1, p, t);
+  const std::vector<IcMetrics> ics = acc.take_batch();
+  const MetricsTable table = metrics_table("model", {"A", "B"}, {0.5, 4.0}, {&ics[0]}, channels_with_ocean(w));
+  EXPECT_EQ(table.unscored, std::vector<std::string>{"B"});
+  EXPECT_TRUE(std::isnan(table.rmse[0][1]));
+  EXPECT_TRUE(std::isnan(table.acc[0][1]));
+  // A: error 1 at every row, so RMSE 1 and nRMSE 1 / 0.5 = 2.
+  EXPECT_NEAR(table.rmse[0][0], 1.0, 1e-12);
+  EXPECT_NEAR(table.mean_nrmse[0], 2.0, 1e-12);
+  EXPECT_NEAR(table.mean_acc[0], table.acc[0][0], 1e-15);
+  // Without the flags every variable counts, and the NaN of B reaches the means.
+  const MetricsTable all = metrics_table("model", {"A", "B"}, {0.5, 4.0}, {&ics[0]});
+  EXPECT_TRUE(all.unscored.empty());
+  EXPECT_TRUE(std::isnan(all.mean_nrmse[0]));
+  // No variable with ocean points: the means are NaN, not a division by zero's accident.
+  const MetricsTable none = metrics_table("model", {"A", "B"}, {0.5, 4.0}, {&ics[0]}, {false, false});
+  EXPECT_TRUE(std::isnan(none.mean_nrmse[0]));
+  EXPECT_TRUE(std::isnan(none.mean_acc[0]));
+  EXPECT_THROW(metrics_table("model", {"A", "B"}, {0.5, 4.0}, {&ics[0]}, {true}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace neuralom
