@@ -8,6 +8,8 @@ device marker) is ignored. Any missing, unexpected or mis-shaped key is an error
 import hashlib
 import inspect
 import os
+import pickle
+import types
 from typing import Dict, List, Mapping
 
 import torch
@@ -22,14 +24,52 @@ class CheckpointError(Exception):
     """A checkpoint that cannot be read or does not fit the model."""
 
 
+class _AllowListUnpickler(pickle.Unpickler):
+    """The standard unpickler with its globals restricted to those of torch's weights-only
+    unpickler (tensor rebuilders, storage types, dtypes, OrderedDict): every opcode, no class or
+    function outside the list, so reading a checkpoint still cannot run code."""
+
+    def find_class(self, module, name):
+        from torch import _weights_only_unpickler
+        allowed = _weights_only_unpickler._get_allowed_globals()
+        key = f"{module}.{name}"
+        if key not in allowed:
+            raise pickle.UnpicklingError(f"global {key} is not allowed in a checkpoint")
+        return allowed[key]
+
+
+# A pickle module of the allow-listed unpickler, for torch's archive loader.
+_ALLOW_LIST_PICKLE = types.SimpleNamespace(
+    __name__="neuralom_allow_list_pickle", Unpickler=_AllowListUnpickler,
+    load=lambda file, **kwargs: _AllowListUnpickler(file, **kwargs).load())
+
+
+def _load_allow_listed(path: str):
+    """The checkpoint's zip archive read with the allow-listed unpickler. Through torch's archive
+    loader directly: torch 1.13's torch.load replaces any pickle_module by pickle itself unless
+    weights_only is set, which would run whatever the file names."""
+    from torch import serialization
+    with open(path, "rb") as file:
+        if not serialization._is_zipfile(file):
+            raise pickle.UnpicklingError("not a zip archive of torch.save (the legacy format is not read)")
+        with serialization._open_zipfile_reader(file) as archive:
+            return serialization._load(archive, "cpu", _ALLOW_LIST_PICKLE, encoding="utf-8")
+
+
 def _torch_load(path: str):
-    kwargs = {"map_location": "cpu"}
     # A checkpoint is a pickle: with weights_only (torch >= 1.13) torch.load unpickles only
     # tensors, containers and numbers, never arbitrary objects, so reading one cannot run code.
-    # The reference's best_ckpt.tar ({"iters", "epoch", "model_state"}) loads that way.
-    if "weights_only" in inspect.signature(torch.load).parameters:
-        kwargs["weights_only"] = True
-    return torch.load(path, **kwargs)
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        return _load_allow_listed(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch 1.13 wraps its unpickler's errors in an UnpicklingError
+        # torch 1.13's weights-only unpickler lacks opcodes that real checkpoints use: BINFLOAT
+        # (71) for the floats of the training script's optimizer_state_dict (lr, betas, eps).
+        # The same allow list of globals over the standard unpickler reads those.
+        if "Unsupported operand" not in str(exc):
+            raise
+        return _load_allow_listed(path)
 
 
 def read_state_dict(path: str) -> Dict[str, Tensor]:

@@ -72,7 +72,18 @@ def test_script_exports_golden_checkpoint(tmp_path):
     assert max_abs(y, reference) <= forward_tolerance(reference)
 
 
-@pytest.mark.parametrize("layout", ["no_prefix", "bare", "bare_with_prefix"])
+def _adam_state():
+    """An optimizer_state_dict as the reference's training script saves it beside model_state:
+    Adam's, after one step (floats lr, betas, eps, weight_decay; bools; a step count)."""
+    parameter = torch.nn.Parameter(torch.ones(3))
+    optimizer = torch.optim.Adam([parameter], lr=5e-4)
+    with torch.enable_grad():  # the exporter turns gradients off
+        (parameter * parameter).sum().backward()
+    optimizer.step()
+    return optimizer.state_dict()
+
+
+@pytest.mark.parametrize("layout", ["no_prefix", "bare", "bare_with_prefix", "training_script"])
 def test_other_checkpoint_layouts_load(tmp_path, capsys, stage1_state, layout):
     state = stage1_state["model_state"]
     stripped = {k[len("module."):]: v for k, v in state.items()}
@@ -80,7 +91,11 @@ def test_other_checkpoint_layouts_load(tmp_path, capsys, stage1_state, layout):
         "no_prefix": _with_state(stage1_state, stripped),
         "bare": stripped,
         "bare_with_prefix": dict(state),
+        # torch 1.13's weights-only unpickler has no opcode for a float (BINFLOAT).
+        "training_script": None,
     }[layout]
+    if layout == "training_script":
+        content = dict(stage1_state, optimizer_state_dict=_adam_state())
     checkpoint = _save(tmp_path / f"{layout}.tar", content)
     out = tmp_path / f"{layout}.pt"
     code, err = _run_main(capsys, "--model", "stage1", "--checkpoint", checkpoint, "--out", out,
@@ -150,6 +165,31 @@ def test_bad_checkpoint_is_rejected_naming_the_key(tmp_path, capsys, stage1_stat
         assert text in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+class _OpensAFile:
+    """Unpickled, it would create the file it names: a stand-in for code a checkpoint runs."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("float_first", [False, True])
+def test_checkpoint_naming_other_code_is_refused_unrun(tmp_path, capsys, stage1_state, float_first):
+    # A float before the call sends torch 1.13 to the allow-listed unpickler, which must refuse the
+    # call as the weights-only one does.
+    marker = tmp_path / "ran"
+    content = {"lr": 0.5} if float_first else {}
+    content.update(model_state=stage1_state["model_state"], payload=_OpensAFile(marker))
+    checkpoint = _save(tmp_path / "ckpt.tar", content)
+    code, err = _run_main(capsys, "--model", "stage1", "--checkpoint", checkpoint, "--out", tmp_path / "x.pt",
+                          *SMALL_ARGS)
+    assert code == EXIT_USAGE
+    assert "cannot be read by torch.load" in err and "ckpt.tar" in err
+    assert not marker.exists() and not (tmp_path / "x.pt").exists()
 
 
 def test_wrong_model_kind_is_rejected(tmp_path, capsys):
