@@ -298,7 +298,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
                                                             nullptr, atmos_stats, aspec);
       forcing = std::make_unique<AtmosphereForcing>(Model::load(s.atmos_model, plan.device, model_options),
                                                     atmos_reader, plan.height, plan.width, plan.atmos_substeps,
-                                                    plan.atmos_forcing_channels);
+                                                    plan.atmos_forcing_channels, s.warn_on_nonfinite);
     } else {
       forcing = std::make_unique<FileForcing>(s.atmos_channels, plan.device);
     }

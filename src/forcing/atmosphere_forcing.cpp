@@ -12,13 +12,15 @@ namespace neuralom {
 
 AtmosphereForcing::AtmosphereForcing(Model model, std::shared_ptr<const DayReader> initial_states,
                                      int64_t ocean_height, int64_t ocean_width, int64_t substeps_per_day,
-                                     std::vector<int64_t> forcing_channels)
+                                     std::vector<int64_t> forcing_channels, bool warn_on_nonfinite)
     : model_(std::move(model)),
       initial_states_(std::move(initial_states)),
       height_(ocean_height),
       width_(ocean_width),
       substeps_(substeps_per_day > 0 ? substeps_per_day : model_.metadata().substeps_per_day),
-      channels_(forcing_channels.empty() ? model_.metadata().forcing_channels : std::move(forcing_channels)) {
+      channels_(forcing_channels.empty() ? model_.metadata().forcing_channels : std::move(forcing_channels)),
+      warn_on_nonfinite_(warn_on_nonfinite),
+      finite_({}, warn_on_nonfinite) {
   const ModelMetadata& m = model_.metadata();
   if (m.model != "atmos") {
     throw ModelError(m.path + ": is a " + m.model + " model, expected an atmosphere model (--model atmos export)");
@@ -45,7 +47,16 @@ at::Tensor AtmosphereForcing::resample(const at::Tensor& state) const {
 void AtmosphereForcing::begin(const std::vector<int64_t>& ics) {
   std::vector<at::Tensor> states;
   states.reserve(ics.size());
-  for (const auto ic : ics) states.push_back(initial_states_->read(ic));
+  const DayReaderSpec& spec = initial_states_->spec();
+  for (const auto ic : ics) {
+    states.push_back(initial_states_->read(ic));
+    // Read on the host anyway: an Inf of the file is reported as the input it is, not later as
+    // the atmosphere model's output.
+    std::ostringstream what;
+    what << "the atmosphere's initial state of IC " << ic << " (" << initial_states_->file().path() << ":/fields, time "
+         << spec.time_offset + ic * spec.time_stride << ", its channels numbered as the file's)";
+    check_finite(states.back().unsqueeze(0), what.str(), {}, warn_on_nonfinite_);
+  }
   at::Tensor host = at::stack(states);
   // Pinned, so that the copy does not make the host wait for the GPU (once per batch).
   if (model_.device().is_cuda()) host = host.pin_memory();

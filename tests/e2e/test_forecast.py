@@ -98,6 +98,31 @@ def test_too_few_atmosphere_snapshots(neuralom, golden_stages, golden_atmos, atm
     assert_rejected(result, ["initial condition 1", "snapshot 6", "5 time steps"])
 
 
+def test_infinite_atmosphere_input_is_named_and_warn_runs_on(neuralom, golden_stages, golden_atmos, atmos_copy,
+                                                              tmp_path):
+    """An Inf in the atmosphere file at an IC's snapshot is reported as that input (file, time
+    index, channel), exit 2; with --on-nonfinite warn the run goes on, as the reference would,
+    and writes what the model makes of it."""
+    path = atmos_copy / "test_atmos" / "2020.h5"
+    with h5py.File(path, "r+") as f:
+        f["fields"][2 + 4 * 1, 65, 5, 5] = np.inf  # IC 1's snapshot (time offset 2, 4 per day)
+    refused = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "refused", atmos_data=atmos_copy)
+    assert_rejected(refused, ["the atmosphere's initial state of IC 1", "2020.h5:/fields, time 6",
+                              "1 in channel 65", "--on-nonfinite warn"])
+    assert "atmosphere model output" not in refused.stderr
+    out = tmp_path / "warned"
+    warned = forecast(neuralom, golden_stages, golden_atmos, out, "--on-nonfinite", "warn", "--save-fields",
+                      atmos_data=atmos_copy)
+    assert warned.returncode == 0, warned.stderr
+    assert "the atmosphere's initial state of IC 1" in warned.stderr
+    assert "atmosphere model output (ocean step 1, sub-step 1) contains non-finite values" in warned.stderr
+    _, pred = read_fields(out / "results_forecasting.h5")
+    _, ref_pred = read_fields(REFERENCE)
+    # IC 0 never saw the Inf: the reference's values; IC 1's forecast is not finite.
+    assert np.abs(pred[0] - ref_pred[0]).max() <= ulps(ref_pred[0], ROLLOUT)
+    assert not np.isfinite(pred[1, 1:]).all()
+
+
 def test_stage_given_as_atmosphere(neuralom, golden_stages, tmp_path):
     result = forecast(neuralom, golden_stages, golden_stages[1], tmp_path / "out")
     assert_rejected(result, [str(golden_stages[1]), "atmosphere"])

@@ -25,14 +25,18 @@ namespace neuralom {
 class AtmosphereForcing : public ForcingSource {
  public:
   /// `substeps_per_day` / `forcing_channels` override the model's metadata when given (> 0 / non-empty).
-  /// Throws ModelError if the model is not an atmosphere model mapping its state onto itself, or
-  /// the forcing channels or sub-steps do not fit it.
+  /// `warn_on_nonfinite` (--on-nonfinite warn): NaN or Inf in the atmosphere's states is logged
+  /// instead of stopping the run. Throws ModelError if the model is not an atmosphere model
+  /// mapping its state onto itself, or the forcing channels or sub-steps do not fit it.
   AtmosphereForcing(Model model, std::shared_ptr<const DayReader> initial_states, int64_t ocean_height,
-                    int64_t ocean_width, int64_t substeps_per_day = 0, std::vector<int64_t> forcing_channels = {});
+                    int64_t ocean_width, int64_t substeps_per_day = 0, std::vector<int64_t> forcing_channels = {},
+                    bool warn_on_nonfinite = false);
+  /// Reads the ICs' initial states. An Inf in one (the data file's; NaN is 0 once normalised)
+  /// throws NumericalError naming the file, the time index and the channels, unless warn_on_nonfinite.
   void begin(const std::vector<int64_t>& ics) override;
   /// Steps must be requested in order (1, 2, ...). Throws NumericalError if the atmosphere model
   /// produces NaN or Inf (on a GPU possibly only at a later step or at finish(), as the check is
-  /// read asynchronously). Never waits for the GPU.
+  /// read asynchronously), unless warn_on_nonfinite. Never waits for the GPU.
   std::pair<at::Tensor, at::Tensor> pair(int64_t step, const at::Tensor& z_prev, const at::Tensor& z_next) override;
   void finish() override;
   double compute_seconds() const override;
@@ -53,7 +57,8 @@ class AtmosphereForcing : public ForcingSource {
   at::Tensor state_;          // [B, C_atm, Ha, Wa]
   at::Tensor previous_;       // forcing of the current day, [B, F, H, W]
   int64_t step_ = 0;
-  FiniteMonitor finite_{{}, /*warn_only=*/false};
+  bool warn_on_nonfinite_;
+  FiniteMonitor finite_;
   // Device markers around each day's sub-steps, summed when reached (CPU: the host clock).
   mutable std::deque<std::pair<DeviceMarker, DeviceMarker>> timings_;
   mutable double compute_seconds_ = 0.0;
