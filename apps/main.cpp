@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "neuralom/core/errors.h"
 #include "neuralom/core/version.h"
+#include "neuralom/model/torch_compat.h"
 
 namespace {
 
@@ -35,6 +36,8 @@ int dispatch(int argc, char** argv) {
     return argc < 2 ? neuralom::kExitBadInput : neuralom::kExitOk;
   }
   const std::string command = argv[1];
+  // The rollout runs on this thread, and LibTorch's warning handler is per thread.
+  neuralom::torch_compat::route_warnings_to_log();
   if (command == "--version" || command == "version") {
     std::cout << neuralom::version_line() << "\n";
     return neuralom::kExitOk;

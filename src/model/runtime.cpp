@@ -229,7 +229,12 @@ c10::Device select_device(const std::string& request) {
   const std::string req = request.empty() ? "auto" : request;
   if (req == "auto") {
     if (torch::cuda::is_available()) return c10::Device(c10::kCUDA, 0);
+#ifdef NEURALOM_WITH_CUDA
     spdlog::warn("no CUDA device available: running on the CPU (use --device cpu to silence this)");
+#else
+    // A CPU build: auto cannot mean anything else, so there is nothing to warn about.
+    spdlog::debug("a CPU build: running on the CPU");
+#endif
     return c10::Device(c10::kCPU);
   }
   if (req == "cpu") return c10::Device(c10::kCPU);

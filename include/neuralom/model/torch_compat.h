@@ -25,6 +25,12 @@ std::string libtorch_version();
 /// (no CPU fusion) but keep gigabytes of state alive at full size.
 void use_plain_graph_executor();
 
+/// Sends LibTorch's warnings (TORCH_WARN) to neuralom's log instead of LibTorch's own stderr
+/// lines, which bypass --log-level and look like errors: "LibTorch: <message>" at warn level, and
+/// notices about our own exported operators (scatter_reduce "is in beta" in 1.13, used by the
+/// atmosphere model's edge softmax) at debug level. Process-wide; idempotent.
+void route_warnings_to_log();
+
 /// The CUDA runtime version LibTorch was built against ("13.0"), or "" in a CPU build. Needs no
 /// GPU or driver. Never throws.
 std::string cuda_runtime_version();

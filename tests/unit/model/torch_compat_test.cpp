@@ -1,9 +1,14 @@
 // The LibTorch compatibility layer reports the LibTorch and CUDA versions of this build.
 #include "neuralom/model/torch_compat.h"
 
+#include <memory>
 #include <string>
+#include <vector>
 
+#include <c10/util/Exception.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 namespace neuralom {
 namespace {
@@ -30,6 +35,22 @@ TEST(TorchCompatTest, CudaVersionsOnlyInCudaBuilds) {
   EXPECT_EQ(torch_compat::cuda_runtime_version(), "");
   EXPECT_EQ(torch_compat::cuda_headers_version(), "");
 #endif
+}
+
+TEST(TorchCompatTest, LibTorchWarningsGoToTheLog) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(8);
+  sink->set_pattern("%l|%v");
+  const auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>("torch_compat_test", sink);
+  logger->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(logger);
+  torch_compat::route_warnings_to_log();
+  TORCH_WARN("a tensor was resized");
+  TORCH_WARN("scatter_reduce() is in beta and the API may change at any time.");
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(sink->last_formatted(), (std::vector<std::string>{
+                                        "warning|LibTorch: a tensor was resized\n",
+                                        "debug|LibTorch: scatter_reduce() is in beta and the API may change at any time.\n"}));
 }
 
 }  // namespace
