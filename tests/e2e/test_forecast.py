@@ -68,6 +68,24 @@ def test_missing_atmosphere_file(neuralom, golden_stages, golden_atmos, atmos_co
     assert_rejected(result, ["atmosphere data file", "test_atmos"])
 
 
+def test_atmosphere_file_follows_the_ocean_file_else_the_first_by_name(neuralom, golden_stages, golden_atmos,
+                                                                      atmos_copy, tmp_path):
+    """Without --year or --atmos-file the atmosphere file is the one named as the ocean file, and
+    where there is none the first .h5 by name, as the reference takes it (not a refusal)."""
+    directory = atmos_copy / "test_atmos"
+    (directory / "2020.h5").rename(directory / "era5_2020.h5")
+    shutil.copy(directory / "era5_2020.h5", directory / "zz_other.h5")
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "first", "--dry-run", atmos_data=atmos_copy)
+    assert result.returncode == 0, result.stderr
+    assert "using the first in" in result.stderr and "era5_2020.h5" in result.stderr
+    assert f"{directory / 'era5_2020.h5'}" in result.stdout
+    # Named as the ocean file (2020.h5): that one, although another comes first by name.
+    shutil.copy(directory / "era5_2020.h5", directory / "2020.h5")
+    result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "same", "--dry-run", atmos_data=atmos_copy)
+    assert result.returncode == 0, result.stderr
+    assert f"{directory / '2020.h5'}" in result.stdout and "using the first in" not in result.stderr
+
+
 def test_missing_atmosphere_stats(neuralom, golden_stages, golden_atmos, atmos_copy, tmp_path):
     (atmos_copy / "std_atmos.npy").unlink()
     result = forecast(neuralom, golden_stages, golden_atmos, tmp_path / "out", atmos_data=atmos_copy)

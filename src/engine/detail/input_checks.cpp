@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "neuralom/core/errors.h"
 #include "neuralom/core/isolated.h"
 #include "neuralom/data/fields.h"
@@ -148,6 +150,24 @@ std::string resolve_yearly_file(const std::string& explicit_file, const std::str
   if (files.empty()) throw InputError(what + ": no .h5 file in " + dir);
   std::sort(files.begin(), files.end());
   return files.front();
+}
+
+/// The atmosphere file: --atmos-file, else <atmos-dir>/<year>.h5 for --year, else the file named
+/// as the ocean file when there is one (the same year), else the first by name, as the reference
+/// takes (its yr = 0 of the sorted directory, whatever the ocean file is).
+std::string resolve_atmos_file(const RunSettings& s, const std::string& ocean_file) {
+  const std::string what = "atmosphere data file";
+  if (!s.atmos_file.empty() || !s.year.empty()) {
+    return resolve_yearly_file(s.atmos_file, s.test_data_path_atmos, s.year, what);
+  }
+  std::error_code ec;
+  const fs::path same_year = fs::path(s.test_data_path_atmos) / fs::path(ocean_file).filename();
+  if (fs::is_regular_file(same_year, ec)) return same_year.string();
+  const std::string first = resolve_yearly_file("", s.test_data_path_atmos, "", what);
+  spdlog::info("no {} named as the ocean file {}: using the first in {}, {} (--atmos-file or --year to choose)",
+               what, fs::path(ocean_file).filename().string(), s.test_data_path_atmos,
+               fs::path(first).filename().string());
+  return first;
 }
 
 /// A missing .pt next to a reference checkpoint gets the export command in the message.
@@ -409,9 +429,7 @@ void validate_atmosphere(RunPlan& plan) {
     }
   }
 
-  plan.atmos_file = resolve_yearly_file(s.atmos_file, s.test_data_path_atmos, s.year.empty()
-                                            ? fs::path(plan.ocean_file).stem().string() : s.year,
-                                        "atmosphere data file");
+  plan.atmos_file = resolve_atmos_file(s, plan.ocean_file);
   // Every channel of the atmosphere's initial states, at the first and last initial condition's
   // snapshot (offset + steps_per_day x ic; absurd values are clamped to the file by the probe).
   ProbeRequest request;
