@@ -126,6 +126,34 @@ std::string node_text(const YAML::Node& node, const std::string& where) {
   throw ConfigError(where + ": expected a value or a list, found a mapping");
 }
 
+/// Refuses reference keys that would change the reference's results to something neuralom does
+/// not compute: the data stride dt, a history of inputs, another normalisation, a subset or
+/// reordering of the atmosphere's channels. Their reference values pass (configs copied from an
+/// experiment keep them).
+void check_reference_only_values(const YAML::Node& section, const std::string& path) {
+  const auto text = [&](const char* key) { return node_text(section[key], path + ": " + key); };
+  const auto refuse = [&](const char* key, const std::string& value, const std::string& supported) {
+    throw ConfigError(path + ": " + key + ": " + value + " is not supported: neuralom computes the reference's " +
+                      supported + " only (remove the key or set it so)");
+  };
+  if (section["dt"] && text("dt") != "1") refuse("dt", text("dt"), "dt: 1 (one day per step)");
+  if (section["n_history"] && text("n_history") != "0") {
+    refuse("n_history", text("n_history"), "n_history: 0 (the current day as the only input)");
+  }
+  if (section["normalization"] && text("normalization") != "zscore") {
+    refuse("normalization", text("normalization"), "normalization: zscore");
+  }
+  for (const char* key : {"in_channels_atmos", "out_channels_atmos"}) {
+    if (!section[key]) continue;
+    const std::string value = text(key);
+    std::string all;  // 0,1,...,n-1 for the list's length n
+    for (std::size_t i = 0, n = section[key].IsSequence() ? section[key].size() : 1; i < n; ++i) {
+      all += (i == 0 ? "" : ",") + std::to_string(i);
+    }
+    if (value != all) refuse(key, "[" + value + "]", std::string(key) + ": all of the atmosphere's channels in order");
+  }
+}
+
 YAML::Node load_yaml(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw ConfigError(path + ": no such configuration file");
@@ -162,6 +190,7 @@ SettingsLayer load_config_file(const std::string& path, const std::string& secti
   SettingsLayer layer;
   if (root.IsNull()) return layer;
   if (!root.IsMap()) throw ConfigError(path + ": expected a mapping of settings at the top level");
+  check_reference_only_values(root, path);
   const std::string base = fs::absolute(path).parent_path().string();
   for (const auto& kv : root) {
     const std::string key = key_text(kv.first, path);
@@ -191,6 +220,8 @@ SettingsLayer load_reference_experiment(const ReferenceExperiment& experiment) {
   }
   const std::string path = experiment.config_path();
   const YAML::Node cfg = select_section(load_yaml(path), path, experiment.config);
+  if (!cfg.IsMap()) throw ConfigError(path + ": section '" + experiment.config + "' is not a mapping of settings");
+  check_reference_only_values(cfg, path);
   SettingsLayer layer;
   // The reference resolves these relative to the directory it is run from.
   static const char* kCopied[] = {"test_data_path", "land_mask_path", "global_means_path", "global_stds_path",

@@ -224,6 +224,40 @@ TEST(RunCommand, DefaultsFollowTheReference) {
   EXPECT_EQ(f.global_means_path_atmos, (fs::path("data") / "mean_atmos.npy").string());
 }
 
+TEST(ConfigFile, RefusesReferenceKeysThatWouldChangeTheResults) {
+  const fs::path dir = scratch_dir("reference_values");
+  // The reference experiment's own values pass, as in its config.yaml.
+  write(dir / "ok.yaml",
+        "NeuralOM:\n  dt: 1\n  n_history: 0\n  normalization: 'zscore'\n  in_channels_atmos: [0, 1, 2]\n"
+        "  out_channels_atmos: [0, 1, 2]\n  prediction_length: 5\n");
+  EXPECT_EQ(parse(RunMode::kForecast, {"--config-file", (dir / "ok.yaml").string(), "--config", "NeuralOM",
+                                       "--stages", "a.pt,b.pt", "--atmos", "m.pt"})
+                .prediction_length,
+            5);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"dt: 2\n", "dt: 2 is not supported"},
+      {"n_history: 1\n", "n_history: 1 is not supported"},
+      {"normalization: minmax\n", "normalization: minmax is not supported"},
+      {"in_channels_atmos: [0, 2, 1]\n", "in_channels_atmos: [0,2,1] is not supported"},
+      {"out_channels_atmos: [1, 2]\n", "out_channels_atmos: [1,2] is not supported"},
+  };
+  for (const auto& [text, expected] : cases) {
+    write(dir / "bad.yaml", text);
+    const std::string message = testing::error_message<ConfigError>(
+        [&] { parse(RunMode::kForecast, {"--config-file", (dir / "bad.yaml").string(), "--stages", "a.pt,b.pt"}); });
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_NE(message.find("bad.yaml"), std::string::npos) << message;
+  }
+  // The reference experiment's config.yaml is checked the same way.
+  const fs::path exp = dir / "exp" / "NeuralOM" / "run1";
+  write(exp / "config.yaml", "NeuralOM:\n  dt: 3\n");
+  const std::string message = testing::error_message<ConfigError>([&] {
+    parse(RunMode::kSimulate, {"--exp-dir", (dir / "exp").string(), "--config", "NeuralOM", "--run-num", "run1"});
+  });
+  EXPECT_NE(message.find("dt: 3 is not supported"), std::string::npos) << message;
+  fs::remove_all(dir);
+}
+
 TEST(RunCommand, FlagsOverrideTheConfigFileWhichOverridesDefaults) {
   const fs::path dir = scratch_dir("precedence");
   write(dir / "run.yaml",
