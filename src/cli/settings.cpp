@@ -267,7 +267,20 @@ RunSettings resolve_settings(RunMode mode, const SettingsLayer& flags, const Set
   s.baselines = boolean("baselines", false);
   if (const auto* e = src.find("format")) s.format = to_format(*e);
   // Naming a CF format is asking for the fields in it.
-  if (s.format != OutputFormat::kHdf5) s.save_fields = true;
+  if (s.format != OutputFormat::kHdf5) {
+    s.save_fields = true;
+    // The initial conditions are the CF time coordinate, which must be strictly monotonic (xarray
+    // cannot select a date range of an unsorted index).
+    for (std::size_t i = 1; i < s.ics.size(); ++i) {
+      if (s.ics[i] <= s.ics[i - 1]) {
+        const auto* e = src.find("ics");
+        throw ConfigError((e != nullptr ? e->origin : std::string("--ics")) + ": initial condition " +
+                          std::to_string(s.ics[i]) + " after " + std::to_string(s.ics[i - 1]) + ": with --format " +
+                          output_format_name(s.format) + " the initial conditions are "
+                          "the time coordinate, which must increase strictly (give them sorted, without repeats)");
+      }
+    }
+  }
   s.anomalies = boolean("anomalies", false);
   s.save_truth = boolean("save_truth", false);
   auto real = [&](const std::string& key) -> std::optional<double> {

@@ -363,6 +363,22 @@ TEST(RunCommand, CfOutputsAndCoordinates) {
   EXPECT_THROW(parse(RunMode::kSimulate, {"--depths", "1,x"}), ConfigError);
 }
 
+TEST(RunCommand, CfFormatsNeedIncreasingInitialConditions) {
+  // The ICs are the CF time coordinate: unsorted or repeated ones are refused for netcdf/zarr,
+  // and stay as given for the reference's HDF5 layout.
+  for (const char* format : {"netcdf", "zarr"}) {
+    for (const char* ics : {"10,0", "0,5,5"}) {
+      const std::string message = testing::error_message<ConfigError>(
+          [&] { parse(RunMode::kSimulate, {"--stages", "a.pt,b.pt", "--format", format, "--ics", ics}); });
+      EXPECT_NE(message.find("must increase strictly"), std::string::npos) << message;
+      EXPECT_NE(message.find(std::string("--format ") + format), std::string::npos) << message;
+    }
+    EXPECT_EQ(parse(RunMode::kSimulate, {"--stages", "a.pt,b.pt", "--format", format, "--ics", "0,3,10"}).ics,
+              (std::vector<int64_t>{0, 3, 10}));
+  }
+  EXPECT_EQ(parse(RunMode::kSimulate, {"--stages", "a.pt,b.pt", "--ics", "10,0"}).ics, (std::vector<int64_t>{10, 0}));
+}
+
 TEST(RunCommand, ExtremeEventSettings) {
   const RunSettings off = parse(RunMode::kSimulate, {});
   EXPECT_FALSE(off.extremes);
