@@ -10,8 +10,12 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <regex>
 #include <stdexcept>
 #include <utility>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "io/detail/hdf5_handle.h"
 #include "neuralom/core/errors.h"
@@ -63,9 +67,42 @@ std::string netcdf_library_version() {
   return full.substr(0, full.find(' '));
 }
 
+namespace {
+
+/// A metadata file of netCDF's Zarr store as strict JSON. netCDF-C 4.9 writes a NaN fill value as
+/// the bare token NaN, which Python's json accepts and the JSON of other readers (zarr-js, Rust's
+/// serde, Julia) rejects: the Zarr v2 spec writes it as the string "NaN" in .zarray, and the copy
+/// of it netCDF puts among the attributes (.zattrs "_FillValue") is left out (xarray takes the
+/// fill value from .zarray). Returns "" for a file that needed no change.
+std::string strict_zarr_json(const std::string& name, const std::string& text) {
+  static const std::regex fill_value(R"re(("fill_value"\s*:\s*)(NaN|-?Infinity)\b)re");
+  // The attribute first or among others (with the comma after it), last (the comma before), alone.
+  static const std::regex attribute_then_comma(R"re("_FillValue"\s*:\s*(NaN|-?Infinity)\s*,\s*)re");
+  static const std::regex comma_then_attribute(R"re(,\s*"_FillValue"\s*:\s*(NaN|-?Infinity)(\s*\}))re");
+  static const std::regex attribute_alone(R"re(\{\s*"_FillValue"\s*:\s*(NaN|-?Infinity)\s*\})re");
+  std::string out = text;
+  if (name == ".zarray") out = std::regex_replace(out, fill_value, "$1\"$2\"");
+  if (name == ".zattrs") {
+    out = std::regex_replace(out, attribute_then_comma, "");
+    out = std::regex_replace(out, comma_then_attribute, "$2");
+    out = std::regex_replace(out, attribute_alone, "{}");
+  }
+  return out == text ? std::string() : out;
+}
+
+std::string read_whole_file(const fs::path& file, const std::string& store, const std::string& key) {
+  std::error_code ec;
+  std::string content(static_cast<std::size_t>(fs::file_size(file, ec)), '\0');
+  std::ifstream in(file, std::ios::binary);
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
+  if (ec || !in) throw OutputError(store + ": cannot read " + key);
+  return content;
+}
+
+}  // namespace
+
 void consolidate_zarr_metadata(const std::string& store) {
-  // The files are embedded verbatim: netCDF writes a NaN fill value as the bare token NaN, which
-  // Python's json (zarr's reader) accepts and a strict JSON parser would reject.
+  // Each metadata file is made strict JSON in place, then embedded verbatim.
   std::vector<std::string> keys;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(store, ec), end; !ec && it != end; it.increment(ec)) {
@@ -79,10 +116,19 @@ void consolidate_zarr_metadata(const std::string& store) {
   std::string text = "{\n \"zarr_consolidated_format\": 1,\n \"metadata\": {";
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const fs::path file = fs::path(store) / keys[i];
-    std::string content(static_cast<std::size_t>(fs::file_size(file, ec)), '\0');
-    std::ifstream in(file, std::ios::binary);
-    in.read(content.data(), static_cast<std::streamsize>(content.size()));
-    if (ec || !in) throw OutputError(store + ": cannot read " + keys[i]);
+    std::string content = read_whole_file(file, store, keys[i]);
+    if (std::string strict = strict_zarr_json(file.filename().string(), content); !strict.empty()) {
+      content = std::move(strict);
+      std::ofstream rewrite(file, std::ios::binary | std::ios::trunc);
+      rewrite << content;
+      rewrite.close();
+      if (!rewrite) throw OutputError(store + ": cannot write " + keys[i]);
+    }
+    if (!content.empty() && !nlohmann::json::accept(content)) {
+      // Python's readers take it anyway; the store is not refused for it.
+      spdlog::warn("{}: {} is not strict JSON (readers other than Python's may reject it): {}", store, keys[i],
+                   content.substr(0, 200));
+    }
     text += (i == 0 ? "\n  \"" : ",\n  \"") + keys[i] + "\": " + (content.empty() ? std::string("{}") : content);
   }
   text += "\n }\n}\n";

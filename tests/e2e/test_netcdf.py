@@ -240,6 +240,19 @@ def test_zarr_store_opens_with_the_same_names(neuralom, golden_stages, work_dir,
             np.testing.assert_array_equal(z[name].values, n[name].values)
         assert z.attrs["Conventions"] == "CF-1.8"
         np.testing.assert_array_equal(z.depth.values, n.depth.values)
+        assert np.isnan(z.thetao.encoding["_FillValue"])  # from .zarray's "NaN"
+    # Every metadata file is strict JSON (no bare NaN token): the Zarr v2 spec's "NaN" string for
+    # a fill value, and no NaN copy of it among the attributes.
+    def refuse(token):
+        raise ValueError(f"bare {token}")
+    store = out / "results_simulation.zarr"
+    files = sorted(p for p in store.rglob(".z*"))
+    assert len(files) > 20
+    for path in files:
+        json.loads(path.read_text(), parse_constant=refuse)
+    thetao = json.loads((store / "thetao" / ".zarray").read_text())
+    assert thetao["fill_value"] == "NaN"
+    assert "_FillValue" not in json.loads((store / "thetao" / ".zattrs").read_text())
 
 
 def test_coordinates_from_the_configuration(neuralom, golden_stages, work_dir, tmp_path):
