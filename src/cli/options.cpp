@@ -72,7 +72,8 @@ const std::vector<OptionSpec>& option_table() {
       {"Outputs", "anomalies", "anomalies", Kind::kFlag, "", "netcdf/zarr: write anomalies instead of absolute values", false},
       {"Outputs", "save-truth", "save_truth", Kind::kFlag, "", "netcdf/zarr: also write the truth as truth_<variable>", false},
       {"Outputs", "latitude-start", "latitude_start", Kind::kValue, "DEG",
-       "netcdf/zarr: latitude of row 0 (default: -90; 90 with --latitude-step -180/H for north-first data)", false},
+       "netcdf/zarr: latitude of row 0 (default: -90; 90 with --latitude-step -180/H for north-first data); the "
+       "coordinates only: the RMSE/ACC weights keep the model grid's cos(-90 + 180 i/H)", false},
       {"Outputs", "latitude-step", "latitude_step", Kind::kValue, "DEG", "netcdf/zarr: latitude step per row (default: 180/H)", false},
       {"Outputs", "longitude-start", "longitude_start", Kind::kValue, "DEG",
        "netcdf/zarr: longitude of column 0 (default: -180 + 360/W; e.g. 0 for 0-360 data)", false},
