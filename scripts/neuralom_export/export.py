@@ -12,11 +12,12 @@ import datetime
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -27,7 +28,7 @@ from .config import (
     ATMOS_SUBSTEPS_PER_DAY,
     ModelConfig,
 )
-from .graph import GraphArrays
+from .graph import GraphArrays, reference_build_problems
 from .graph_file import graph_provenance, load_graph
 from .models import build_graph_for, build_model, random_model
 from .network import GraphForecastModel, parameter_count
@@ -45,10 +46,30 @@ class ExportResult:
     size_bytes: int
     metadata: Dict[str, Any]
     seconds: float
+    warnings: List[str] = field(default_factory=list)
 
 
 def _quiet(_: str) -> None:
     pass
+
+
+def _stderr_warning(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def reference_mismatch_warning(config: ModelConfig, problems: List[str], checkpoint: bool) -> str:
+    """The warning for a configuration the reference code cannot build (``problems`` from
+    ``graph.reference_build_problems``)."""
+    height, width = config.input_res
+    what = (f"{config.kind}, {height}x{width} grid, mesh level {config.mesh_level}"
+            + (", local refinement" if config.local_refinement else ""))
+    consequence = (
+        "the checkpoint's weights load (they do not depend on the grid or mesh), but the "
+        "reference never ran them at this configuration" if checkpoint else
+        "fine for benchmarks, but no reference checkpoint trained at this configuration exists")
+    return (f"the reference code cannot build this configuration ({what}): "
+            + "; ".join(problems)
+            + f". No reference run matches this export ({consequence}).")
 
 
 @contextlib.contextmanager
@@ -177,10 +198,13 @@ def export_model(
     seed: Optional[int] = None,
     log: Log = _quiet,
     graph_file: Optional[str] = None,
+    warn: Log = _stderr_warning,
 ) -> ExportResult:
     """Build the network of ``config``, fill it from ``checkpoint`` (strictly) or randomly with
     ``seed``, script it and write it to ``out``. Exactly one of ``checkpoint``/``seed`` is given.
     The graph is built with ``config.mesh_arithmetic``, or read from ``graph_file`` (``.npz``).
+    A configuration the reference code cannot build (``graph.reference_build_problems``) is
+    still exported, with a warning passed to ``warn`` (default: stderr) and kept in the result.
 
     Raises checkpoint.CheckpointError for unusable checkpoints, graph_file.GraphFileError for an
     unusable graph file, OSError if writing fails.
@@ -194,6 +218,11 @@ def export_model(
     log("graph: {grid_nodes} grid nodes, {mesh_nodes} mesh nodes, {mesh_edges} mesh edges, "
         "{g2m_edges} g2m edges, {m2g_edges} m2g edges".format(**provenance)
         + f", indices sha256 {provenance['index_sha256'][:12]} ({time.perf_counter() - step:.1f} s)")
+    problems = reference_build_problems(graph, config.mesh_level, config.local_refinement)
+    warnings_given: List[str] = []
+    if problems:
+        warnings_given.append(reference_mismatch_warning(config, problems, checkpoint is not None))
+        warn(warnings_given[-1])
 
     step = time.perf_counter()
     digest = None
@@ -218,4 +247,4 @@ def export_model(
     log(f"writing {out}")
     size = write_archive(scripted, out, metadata)
     log(f"wrote {out}: {size / 2**20:.1f} MiB ({time.perf_counter() - step:.1f} s)")
-    return ExportResult(out, size, metadata, time.perf_counter() - start)
+    return ExportResult(out, size, metadata, time.perf_counter() - start, warnings_given)

@@ -6,13 +6,15 @@ the per-edge rotations, NumPy float32 for the mesh, scikit-learn's KD-tree for t
 neighbours) because index arrays depend on exact ties (spec §4.7).
 """
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from .icosphere import REFERENCE, MultiMesh, build_multimesh, check_arithmetic, face_centroids
+from .icosphere import (
+    REFERENCE, MultiMesh, build_multimesh, check_arithmetic, face_centroids, mesh_counts,
+)
 
 GraphArrays = Dict[str, np.ndarray]
 
@@ -199,3 +201,59 @@ def graph_sizes(graph: GraphArrays) -> Dict[str, int]:
         "g2m_edges": int(graph["g2m_src"].shape[0]),
         "m2g_edges": int(graph["m2g_src"].shape[0]),
     }
+
+
+def _inferred_nodes(index: np.ndarray) -> int:
+    """The node count DGL infers for one node type of a graph built from edge lists without
+    ``num_nodes``: the highest index + 1 (0 without edges)."""
+    return int(index.max()) + 1 if index.size else 0
+
+
+def reference_build_problems(
+    graph: GraphArrays, mesh_level: int, refinement: Optional[Sequence[Sequence[float]]] = None
+) -> List[str]:
+    """Why the reference code cannot build the model of ``graph`` (empty list: it can).
+
+    The reference raises while constructing such a model, so no reference run, and no checkpoint
+    the reference trained at this configuration, corresponds to it (the weights themselves do not
+    depend on the graph, so any checkpoint of the same widths still loads). Conditions:
+
+    * a local refinement box with extra splits selects no face (``mesh_counts``): the reference's
+      split then returns an empty 1-D face array and its merge with the other faces raises
+      ValueError (e.g. box 2 at mesh level 0);
+    * the highest-numbered mesh vertex (or the last grid node) has no g2m edge, or the highest mesh
+      vertex sends no m2g edge: the reference builds these graphs with ``dgl.heterograph`` without
+      ``num_nodes_dict``, so DGL infers the highest index + 1 nodes, and assigning all node
+      positions then raises DGLError (coarse grids for the mesh: e.g. 24x48 at level 4).
+      Vertices below the highest one without edges are harmless (the real OneForecast has 40 that
+      send no m2g edge). The mesh graph's own node count is always right: every vertex is a
+      corner of a face.
+    """
+    problems: List[str] = []
+    if refinement:
+        selected = mesh_counts(mesh_level, refinement).selected_faces
+        for number, (spec, faces) in enumerate(zip(refinement, selected), start=1):
+            lat_min, lat_max, lon_min, lon_max, splits = spec
+            if faces == 0 and int(splits) >= 1:
+                problems.append(
+                    f"local refinement box {number} (lat {lat_min:g}..{lat_max:g}, lon "
+                    f"{lon_min:g}..{lon_max:g}) selects no face of the level-{mesh_level} mesh "
+                    "(the reference's split returns an empty face array and merging it raises "
+                    "ValueError)")
+    mesh_nodes = int(graph["mesh_vertices"].shape[0])
+    grid_nodes = int(graph["grid_latlon"].shape[0])
+    checks = (
+        ("g2m_dst", mesh_nodes, "mesh", f"mesh vertex {mesh_nodes - 1} (the highest-numbered) "
+         "gets no grid->mesh edge", "g2m"),
+        ("g2m_src", grid_nodes, "grid", f"grid node {grid_nodes - 1} (the last) sends no "
+         "grid->mesh edge", "g2m"),
+        ("m2g_src", mesh_nodes, "mesh", f"mesh vertex {mesh_nodes - 1} (the highest-numbered) "
+         "sends no mesh->grid edge", "m2g"),
+    )
+    for key, nodes, kind, what, name in checks:
+        inferred = _inferred_nodes(graph[key])
+        if inferred != nodes:
+            problems.append(
+                f"{what}, so the reference's {name} DGL graph infers {inferred} {kind} nodes "
+                f"from its highest index instead of {nodes} and raises DGLError")
+    return problems

@@ -20,6 +20,7 @@ import torch
 
 from .config import ModelConfig
 from .graph import GraphArrays, graph_sizes, grid_latlon
+from .icosphere import ATMOS_LOCAL_REFINEMENT, mesh_counts
 
 INDEX_KEYS = ("mesh_src", "mesh_dst", "g2m_src", "g2m_dst", "m2g_src", "m2g_dst")
 FEATURE_KEYS = (
@@ -129,10 +130,33 @@ def _float_array(arrays, key: str, path: str, rows: int, cols: int) -> np.ndarra
     return value.astype(np.float32)
 
 
+def _check_mesh_nodes(mesh_nodes: int, config: ModelConfig, path: str) -> None:
+    """The file's mesh vertex count must be the configuration's exactly: ``10 * 4**L + 2``, or,
+    with local refinement, the refined mesh's count (``icosphere.mesh_counts``: the exporter's own
+    mesh code, without the grid graphs; the same on every machine)."""
+    level = config.mesh_level
+    refinement = config.local_refinement
+    expected = mesh_counts(level, refinement).vertices
+    if mesh_nodes == expected:
+        return
+    unrefined = mesh_counts(level).vertices
+    if refinement:
+        hint = (f" ({unrefined} is the level-{level} mesh without local refinement: a graph of a "
+                f"stage1/stage2 model?)" if mesh_nodes == unrefined else "")
+        _expect(False, path, f"{mesh_nodes} mesh vertices, expected {expected} for mesh level "
+                f"{level} with local refinement{hint}")
+    refined = mesh_counts(level, ATMOS_LOCAL_REFINEMENT).vertices
+    hint = (f" ({refined} is the level-{level} mesh with the atmosphere model's local refinement: "
+            f"a graph of an atmos model?)" if mesh_nodes == refined else "")
+    _expect(False, path,
+            f"{mesh_nodes} mesh vertices, expected {expected} for mesh level {level}{hint}")
+
+
 def load_graph(path: str, config: ModelConfig) -> GraphArrays:
     """The graph arrays of ``path``, checked against ``config``: keys, dtypes, shapes, index
-    ranges, edge counts matching feature rows, the grid (size and coordinates) and the mesh level
-    (vertex count). Indices come back int64, features float32. Raises GraphFileError."""
+    ranges, edge counts matching feature rows, the grid (size and coordinates) and the mesh (its
+    vertex count equals the configuration's: mesh level and local refinement). Indices come back
+    int64, features float32. Raises GraphFileError."""
     _expect(os.path.isfile(path), path, "no such file")
     try:
         with np.load(path, allow_pickle=False) as npz:
@@ -156,14 +180,7 @@ def load_graph(path: str, config: ModelConfig) -> GraphArrays:
 
     vertices = _float_array(arrays, "mesh_vertices", path, arrays["mesh_vertices"].shape[0], 3)
     mesh_nodes = vertices.shape[0]
-    level_nodes = 10 * 4 ** config.mesh_level + 2
-    if config.local_refinement:
-        _expect(mesh_nodes >= level_nodes, path,
-                f"{mesh_nodes} mesh vertices, expected at least {level_nodes} for mesh level "
-                f"{config.mesh_level} with local refinement")
-    else:
-        _expect(mesh_nodes == level_nodes, path,
-                f"{mesh_nodes} mesh vertices, expected {level_nodes} for mesh level {config.mesh_level}")
+    _check_mesh_nodes(mesh_nodes, config, path)
 
     faces = arrays["mesh_faces"]
     _expect(faces.ndim == 2 and faces.shape[1] == 3 and faces.dtype.kind in "iu", path,

@@ -65,6 +65,7 @@ def test_script_exports_golden_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr
     for progress in ("building graph", "scripting", "MiB", "done"):
         assert progress in result.stderr
+    assert "warning" not in result.stderr  # the reference builds the golden configuration
     assert result.stdout == ""
     y1 = golden_array("ocean_small", "y1")
     y = torch.jit.load(str(out))(y1) + y1
@@ -111,8 +112,44 @@ def test_random_init_export(tmp_path, capsys):
     code, err = _run_main(capsys, "--model", "atmos", "--random-init", "--seed", 3, "--out", out,
                           *SMALL_ARGS)
     assert code == 0, err
+    assert "warning" not in err
     meta = read_metadata(str(out))
     assert meta["random_init_seed"] == 3 and meta["checkpoint"] is None
+
+
+# The reference's dgl.heterograph infers the mesh node count from the highest m2g source index:
+# at 24x48, mesh level 4 (3110 refined vertices) vertex 3109 sends no m2g edge (model-spec §4.7).
+COARSE_ATMOS_ARGS = [*SMALL_ARGS, "--input-res", "24", "48", "--mesh-level", "4"]
+COARSE_ATMOS_WARNING = (
+    "warning: the reference code cannot build this configuration (atmos, 24x48 grid, mesh level 4, "
+    "local refinement): mesh vertex 3109 (the highest-numbered) sends no mesh->grid edge, so the "
+    "reference's m2g DGL graph infers 3099 mesh nodes from its highest index instead of 3110 and "
+    "raises DGLError. No reference run matches this export (")
+
+
+def test_configuration_the_reference_cannot_build_warns(tmp_path, capsys):
+    """Still exported (random sizes serve benchmarks), with one warning on stderr."""
+    out = tmp_path / "atmos.pt"
+    code, err = _run_main(capsys, "--model", "atmos", "--random-init", "--out", out,
+                          *COARSE_ATMOS_ARGS)
+    assert code == 0, err
+    assert err.count("warning:") == 1
+    assert (COARSE_ATMOS_WARNING + "fine for benchmarks, but no reference checkpoint trained at "
+            "this configuration exists).\n") in err
+    meta = read_metadata(str(out))
+    assert meta["grid"] == [24, 48] and meta["graph"]["mesh_nodes"] == 3110
+
+
+def test_checkpoint_at_a_configuration_the_reference_cannot_build_warns(tmp_path, capsys):
+    """A warning, not an error: the weights do not depend on the grid or mesh, so a genuine
+    reference checkpoint (trained at 32x64, level 3) loads strictly at this size too."""
+    out = tmp_path / "atmos.pt"
+    code, err = _run_main(capsys, "--model", "atmos", "--checkpoint", CHECKPOINTS["atmos"],
+                          "--out", out, *COARSE_ATMOS_ARGS)
+    assert code == 0, err
+    assert (COARSE_ATMOS_WARNING + "the checkpoint's weights load (they do not depend on the grid "
+            "or mesh), but the reference never ran them at this configuration).\n") in err
+    assert read_metadata(str(out))["checkpoint_sha256"] is not None
 
 
 def test_existing_output_is_replaced(tmp_path, capsys):

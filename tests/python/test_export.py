@@ -133,3 +133,22 @@ def test_write_is_atomic(work_dir, monkeypatch):
     export_model(config, str(out), seed=0)
     assert read_metadata(str(out))["model"] == "stage2"
     assert os.listdir(folder) == ["model.pt"]
+
+
+def test_golden_exports_give_no_warning(exported):
+    assert all(result.warnings == [] for _, result in exported.values())
+
+
+def test_warning_of_an_unbuildable_configuration_goes_to_warn(tmp_path, capsys):
+    """``warn`` receives it (default: stderr) and the result keeps it; the archive is written."""
+    config = make_config("stage1", **dict(SMALL, input_res=(45, 90), mesh_level=6))
+    given = []
+    result = export_model(config, str(tmp_path / "s1.pt"), seed=0, warn=given.append)
+    assert result.warnings == given and len(given) == 1
+    assert given[0].startswith(
+        "the reference code cannot build this configuration (stage1, 45x90 grid, mesh level 6): "
+        "mesh vertex 40961 (the highest-numbered) gets no grid->mesh edge, so the reference's g2m "
+        "DGL graph infers 40953 mesh nodes")
+    assert "infers 40955 mesh nodes" in given[0]
+    assert capsys.readouterr().err == ""
+    assert (tmp_path / "s1.pt").is_file()

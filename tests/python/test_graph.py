@@ -19,9 +19,12 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from exporter_testlib import GOLDEN
-from neuralom_export.graph import build_graph, graph_sizes, grid_latlon, latlon_to_xyz
+from neuralom_export.graph import (
+    build_graph, graph_sizes, grid_latlon, latlon_to_xyz, reference_build_problems,
+)
 from neuralom_export.icosphere import (
-    ATMOS_LOCAL_REFINEMENT, PORTABLE, REFERENCE, face_centroids, icosahedron, mesh_hierarchy,
+    ATMOS_LOCAL_REFINEMENT, PORTABLE, REFERENCE, build_multimesh, face_centroids, icosahedron,
+    mesh_counts, mesh_hierarchy,
 )
 
 GOLDEN_SKLEARN = "1.2.1"
@@ -133,6 +136,7 @@ def test_reference_ocean_graph_counts():
     assert graph["mesh_faces"].shape[0] == 27300
     assert _g2m_edges_per_grid_node(graph) == [0, 132444, 109116, 17640, 0]
     assert np.bincount(graph["mesh_dst"]).min() == 6
+    assert reference_build_problems(graph, 5) == []
 
 
 def test_reference_atmos_graph_counts():
@@ -145,6 +149,87 @@ def test_reference_atmos_graph_counts():
     assert graph["mesh_faces"].shape[0] == 51788
     assert _g2m_edges_per_grid_node(graph) == [0, 13509, 11506, 2428, 1357]
     assert graph["mesh_vertices"].shape[0] - np.unique(graph["m2g_src"]).size == 40
+    # ... but none of them is the highest-numbered vertex, so the reference builds it.
+    assert reference_build_problems(graph, 5, ATMOS_LOCAL_REFINEMENT) == []
+
+
+# --- mesh sizes without the graphs; configurations the reference cannot build --------------------
+
+
+# Refined vertex counts at levels 0..7 (spec §4.8/§4.11: 786 at level 3, 12 337 at level 5) and
+# the faces each box selects (spec §4.8: 764 then 572 at level 5).
+REFINED_COUNTS = [
+    (15, (1, 0)), (56, (3, 3)), (206, (13, 9)), (786, (49, 34)), (3110, (195, 142)),
+    (12337, (764, 572)), (49155, (3058, 2278)), (196189, (12202, 9114)),
+]
+
+
+def test_mesh_counts_without_building_the_graphs():
+    assert [mesh_counts(level).vertices for level in range(8)] == [
+        12, 42, 162, 642, 2562, 10242, 40962, 163842]
+    assert [tuple(mesh_counts(level, ATMOS_LOCAL_REFINEMENT)) for level in range(8)] == \
+        REFINED_COUNTS
+
+
+@pytest.mark.parametrize("level", range(6))
+def test_mesh_counts_equal_the_built_mesh_in_both_arithmetics(level):
+    """The count the graph-file check expects is the built multimesh's, whichever arithmetic built
+    it (no face centroid lies near a box edge)."""
+    expected = REFINED_COUNTS[level]
+    for arithmetic in (PORTABLE, REFERENCE):
+        assert tuple(mesh_counts(level, ATMOS_LOCAL_REFINEMENT, arithmetic)) == expected
+        built = build_multimesh(level, ATMOS_LOCAL_REFINEMENT, arithmetic)
+        assert built.vertices.shape[0] == expected[0], arithmetic
+
+
+def test_small_golden_configurations_are_buildable_by_the_reference():
+    for case, refinement in CASES.items():
+        graph = dict(np.load(GOLDEN / case / "graph.npz"))
+        assert reference_build_problems(graph, 3, refinement) == [], case
+        assert reference_build_problems(build_graph(32, 64, 3, refinement, PORTABLE), 3,
+                                        refinement) == [], case
+
+
+def test_refinement_box_without_faces_is_reported():
+    """Level 0: box 2 (10..30 N, 95..35 W) holds no face centroid; the reference's split of no
+    faces returns a 1-D empty array, and np.concatenate with the other faces raises ValueError."""
+    graph = build_graph(16, 32, 0, ATMOS_LOCAL_REFINEMENT, PORTABLE)
+    assert graph["mesh_vertices"].shape[0] == 15  # box 1 split one face: 3 new vertices
+    assert reference_build_problems(graph, 0, ATMOS_LOCAL_REFINEMENT) == [
+        "local refinement box 2 (lat 10..30, lon -95..-35) selects no face of the level-0 mesh "
+        "(the reference's split returns an empty face array and merging it raises ValueError)"]
+    assert reference_build_problems(build_graph(16, 32, 0, arithmetic=PORTABLE), 0) == []
+
+
+def _dgl_message(graph_name, inferred, nodes):
+    return (f"the reference's {graph_name} DGL graph infers {inferred} mesh nodes from its highest "
+            f"index instead of {nodes} and raises DGLError")
+
+
+def test_coarse_grid_for_the_mesh_is_reported():
+    """The reference builds g2m/m2g with dgl.heterograph without num_nodes_dict: DGL counts the
+    highest index + 1 nodes, and assigning all mesh vertex positions then fails."""
+    graph = build_graph(24, 48, 4, ATMOS_LOCAL_REFINEMENT, PORTABLE)
+    assert int(graph["g2m_dst"].max()) == 3109 and int(graph["m2g_src"].max()) == 3098
+    assert reference_build_problems(graph, 4, ATMOS_LOCAL_REFINEMENT) == [
+        "mesh vertex 3109 (the highest-numbered) sends no mesh->grid edge, so "
+        + _dgl_message("m2g", 3099, 3110)]
+
+    graph = build_graph(45, 90, 6, arithmetic=PORTABLE)
+    assert reference_build_problems(graph, 6) == [
+        "mesh vertex 40961 (the highest-numbered) gets no grid->mesh edge, so "
+        + _dgl_message("g2m", 40953, 40962),
+        "mesh vertex 40961 (the highest-numbered) sends no mesh->grid edge, so "
+        + _dgl_message("m2g", 40955, 40962)]
+
+
+def test_last_grid_node_without_g2m_edge_is_reported():
+    graph = build_graph(32, 64, 3, arithmetic=PORTABLE)
+    keep = graph["g2m_src"] != 2047
+    graph["g2m_src"], graph["g2m_dst"] = graph["g2m_src"][keep], graph["g2m_dst"][keep]
+    assert reference_build_problems(graph, 3) == [
+        "grid node 2047 (the last) sends no grid->mesh edge, so the reference's g2m DGL graph "
+        "infers 2047 grid nodes from its highest index instead of 2048 and raises DGLError"]
 
 
 # --- the reference arithmetic mirrors the reference's calls ------------------------------------

@@ -16,9 +16,11 @@ from neuralom_export.cli import main as export_main
 from neuralom_export.export import export_model, read_metadata
 from neuralom_export.graph import build_graph
 from neuralom_export.graph_file import GRAPH_KEYS, GraphFileError, graph_provenance, load_graph, save_graph
+from neuralom_export.icosphere import ATMOS_LOCAL_REFINEMENT
 from neuralom_export.models import make_config
 
 GOLDEN_GRAPH = GOLDEN / "ocean_small" / "graph.npz"
+ATMOS_GRAPH = GOLDEN / "atmos_small" / "graph.npz"  # the reference's refined level-3 mesh: 786
 NO_ARITHMETIC = SMALL_ARGS[: SMALL_ARGS.index("--mesh-arithmetic")]
 
 
@@ -35,9 +37,11 @@ def _damaged(tmp_path, change):
     return path
 
 
-def test_golden_graph_file_loads_unchanged(config):
-    graph = load_graph(str(GOLDEN_GRAPH), config)
-    golden = dict(np.load(GOLDEN_GRAPH))
+@pytest.mark.parametrize("kind,path", [("stage1", GOLDEN_GRAPH), ("stage2", GOLDEN_GRAPH),
+                                       ("atmos", ATMOS_GRAPH)])
+def test_golden_graph_file_loads_unchanged(kind, path):
+    graph = load_graph(str(path), make_config(kind, **SMALL))
+    golden = dict(np.load(path))
     assert sorted(graph) == sorted(GRAPH_KEYS)
     for key in GRAPH_KEYS:
         np.testing.assert_array_equal(graph[key], golden[key], err_msg=key)
@@ -73,6 +77,50 @@ def test_bad_graph_files_are_refused(tmp_path, config, change, message):
     with pytest.raises(GraphFileError, match="graph file .*damaged.npz") as error:
         load_graph(str(_damaged(tmp_path, change)), config)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("refinement,nodes", [(None, 642), (ATMOS_LOCAL_REFINEMENT, 786)],
+                         ids=["unrefined", "refined"])
+def test_exporters_own_graph_file_loads(tmp_path, refinement, nodes):
+    """What the exporter writes for a configuration loads for it (spec §4.8/§4.11 counts)."""
+    built = build_graph(32, 64, 3, refinement, arithmetic="portable")
+    assert built["mesh_vertices"].shape[0] == nodes
+    path = tmp_path / "g.npz"
+    save_graph(str(path), built)
+    config = make_config("atmos" if refinement else "stage1", **SMALL)
+    loaded = load_graph(str(path), config)
+    assert loaded["mesh_vertices"].shape == (nodes, 3)
+
+
+def test_unrefined_graph_is_refused_for_the_refined_model():
+    """The atmosphere model's level-3 mesh has 786 vertices (local refinement, spec §4.8); the
+    ocean models' 642-vertex graph used to pass an 'at least 642' check."""
+    with pytest.raises(GraphFileError) as error:
+        load_graph(str(GOLDEN_GRAPH), make_config("atmos", **SMALL))
+    assert str(error.value) == (
+        f"graph file {GOLDEN_GRAPH}: 642 mesh vertices, expected 786 for mesh level 3 with local "
+        "refinement (642 is the level-3 mesh without local refinement: a graph of a stage1/stage2 "
+        "model?)")
+
+
+def test_refined_graph_is_refused_for_the_unrefined_model():
+    with pytest.raises(GraphFileError) as error:
+        load_graph(str(ATMOS_GRAPH), make_config("stage2", **SMALL))
+    assert str(error.value) == (
+        f"graph file {ATMOS_GRAPH}: 786 mesh vertices, expected 642 for mesh level 3 (786 is the "
+        "level-3 mesh with the atmosphere model's local refinement: a graph of an atmos model?)")
+
+
+def test_refined_graph_of_another_size_is_refused(tmp_path):
+    """Any count other than the configuration's exact one, also above the unrefined count."""
+    arrays = dict(np.load(ATMOS_GRAPH))
+    arrays["mesh_vertices"] = arrays["mesh_vertices"][:700]
+    path = tmp_path / "damaged.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(GraphFileError) as error:
+        load_graph(str(path), make_config("atmos", **SMALL))
+    assert str(error.value) == (f"graph file {path}: 700 mesh vertices, expected 786 for mesh "
+                                "level 3 with local refinement")
 
 
 def test_graph_for_another_grid_is_refused(tmp_path):
@@ -144,6 +192,29 @@ def test_cli_bad_graph_file_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "damaged.npz" in err and "missing arrays mesh_faces" in err
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_cli_unrefined_graph_for_atmos_exits_2(tmp_path, capsys):
+    out = tmp_path / "atm.pt"
+    code = export_main(["--model", "atmos", "--random-init", "--out", str(out), *NO_ARITHMETIC,
+                        "--graph", str(GOLDEN_GRAPH)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert (f"error: graph file {GOLDEN_GRAPH}: 642 mesh vertices, expected 786 for mesh level 3 "
+            "with local refinement") in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no archive, no temporary
+
+
+def test_cli_refined_graph_for_atmos_is_accepted(tmp_path, capsys):
+    out = tmp_path / "atm.pt"
+    code = export_main(["--model", "atmos", "--random-init", "--out", str(out), *NO_ARITHMETIC,
+                        "--graph", str(ATMOS_GRAPH)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "warning" not in err
+    graph = read_metadata(str(out))["graph"]
+    assert graph["method"] == "file" and graph["mesh_nodes"] == 786
 
 
 class _FakeDGLGraph:
