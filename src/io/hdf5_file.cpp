@@ -256,7 +256,7 @@ void H5File::read(const std::string& name, const std::vector<int64_t>& start, co
 }
 
 void H5File::create_float_dataset(const std::string& name, const std::vector<int64_t>& shape,
-                                  const std::vector<int64_t>& chunk, int gzip_level) {
+                                  const std::vector<int64_t>& chunk, int gzip_level, bool extensible_first) {
   Hdf5Lock lock;
   Impl& impl = open_impl(impl_);
   const std::string what = impl.path + ": cannot create dataset '" + name + "' of shape " + join_shape(shape);
@@ -273,7 +273,9 @@ void H5File::create_float_dataset(const std::string& name, const std::vector<int
     chunk_dims.push_back(static_cast<hsize_t>(std::clamp<int64_t>(chunk[i], 1, std::max<int64_t>(shape[i], 1))));
   }
   const std::vector<hsize_t> dims = to_hsize(shape);
-  const Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  std::vector<hsize_t> max_dims = dims;
+  if (extensible_first) max_dims.front() = H5S_UNLIMITED;
+  const Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data()), H5Sclose);
   const Handle properties(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   if (H5Pset_chunk(properties.get(), static_cast<int>(chunk_dims.size()), chunk_dims.data()) < 0) {
     throw OutputError(what + ": invalid chunk " + join_shape(chunk));

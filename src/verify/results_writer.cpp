@@ -44,7 +44,8 @@ ResultsWriter::ResultsWriter(const std::string& path, ResultsLayout layout,
   for (const int64_t c : layout_.channels) saved_names.push_back(layout_.channel_names[to_index(c)]);
 
   for (const char* name : {kTruth, kPredicted}) {
-    file_->create_float_dataset(name, shape, chunk, layout_.gzip_level);
+    // The initial conditions' dimension extensible, as in the reference's file (maxshape None).
+    file_->create_float_dataset(name, shape, chunk, layout_.gzip_level, /*extensible_first=*/true);
     file_->write_attribute(name, "dimensions", std::vector<std::string>{"ic", "lead", "channel", "row", "column"});
     file_->write_attribute(name, "ics", layout_.ics);
     file_->write_attribute(name, "leads", layout_.leads);

@@ -61,6 +61,22 @@ def test_outputs_complete_and_described(batch1):
     assert run["timings"]["day_steps"] == 6  # 2 ICs x 3 forecast days at batch 1
 
 
+def test_results_datasets_grow_along_initial_conditions_as_the_reference(batch1, tmp_path):
+    """The reference creates ground_truth/predicted with maxshape (None, P, 93, H, W) and appends
+    to them with resize(): the same works on neuralom's file, and its values stay."""
+    import shutil
+    copy = tmp_path / "results_simulation.h5"
+    shutil.copy(batch1 / "results_simulation.h5", copy)
+    with h5py.File(copy, "r+") as f:
+        for name in ("ground_truth", "predicted"):
+            assert f[name].maxshape == (None, 4, 93, 32, 64) and f[name].shape == (2, 4, 93, 32, 64)
+            before = f[name][...]
+            f[name].resize(3, axis=0)
+            f[name][2] = before[0]
+            np.testing.assert_array_equal(f[name][:2], before)
+            np.testing.assert_array_equal(f[name][2], before[0])
+
+
 def test_batch_two_equals_batch_one(neuralom, golden_stages, work_dir, batch1):
     out = work_dir / "simulate_b2"
     simulate(neuralom, golden_stages, out, "--save-fields", "--batch", 2)

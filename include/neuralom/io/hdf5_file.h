@@ -53,9 +53,10 @@ class H5File {
 
   /// Creates a float32 dataset of the given shape, chunked by `chunk` (same rank), optionally
   /// gzip-compressed (level 1..9; 0 = none, with the shuffle filter when compressing).
-  /// Throws OutputError.
+  /// `extensible_first`: the first dimension may grow (maximum shape unlimited, h5py's
+  /// maxshape=(None, ...)), as the reference creates its results datasets. Throws OutputError.
   void create_float_dataset(const std::string& name, const std::vector<int64_t>& shape,
-                            const std::vector<int64_t>& chunk, int gzip_level = 0);
+                            const std::vector<int64_t>& chunk, int gzip_level = 0, bool extensible_first = false);
 
   /// Writes a float32 hyperslab. Throws OutputError.
   void write(const std::string& name, const std::vector<int64_t>& start,
