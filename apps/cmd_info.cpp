@@ -62,9 +62,9 @@ int run_info(int argc, char** argv) {
     std::cout << options.help() << "\n";
     return kExitOk;
   }
-  init_logging(args.count("log-level") != 0U ? args["log-level"].as<std::string>() : std::string());
+  init_logging(option_or<std::string>(args, "log-level", ""));
   if (args.count("model") != 0U) return print_model_info(args["model"].as<std::string>());
-  const int threads = configure_threads(args.count("threads") != 0U ? args["threads"].as<int>() : 0);
+  const int threads = configure_threads(option_or(args, "threads", 0));
 
   const VersionInfo v = version_info();
   const BlasInfo blas = detect_blas();

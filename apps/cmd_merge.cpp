@@ -37,7 +37,7 @@ int run_merge(int argc, char** argv) {
     std::cout << options.help({""});
     return kExitOk;
   }
-  init_logging(args.count("log-level") != 0U ? args["log-level"].as<std::string>() : std::string());
+  init_logging(option_or<std::string>(args, "log-level", ""));
   if (args.count("output") == 0U) throw ConfigError("neuralom merge: pass --output DIR (see `neuralom merge --help`)");
   if (args.count("directories") == 0U) {
     throw ConfigError("neuralom merge: name the shard directories to merge (see `neuralom merge --help`)");

@@ -18,4 +18,10 @@ inline cxxopts::ParseResult parse_options(cxxopts::Options& options, int argc, c
   }
 }
 
+/// The value of option `name`, or `fallback` where it was not given.
+template <typename T>
+T option_or(const cxxopts::ParseResult& args, const std::string& name, T fallback) {
+  return args.count(name) != 0U ? args[name].as<T>() : fallback;
+}
+
 }  // namespace neuralom::app

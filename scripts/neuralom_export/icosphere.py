@@ -204,20 +204,14 @@ def box_selection(
 
 
 def local_refine(
-    mesh: TriMesh,
-    lat_min: float,
-    lat_max: float,
-    lon_min: float,
-    lon_max: float,
-    splits: int,
-    arithmetic: str = REFERENCE,
+    mesh: TriMesh, selected: np.ndarray, splits: int, arithmetic: str = REFERENCE
 ) -> TriMesh:
-    """Split (``splits`` times) the faces whose centroid lies in the box, bounds inclusive.
+    """Split (``splits`` times) the faces marked in ``selected`` (``box_selection``: those whose
+    centroid lies in a box).
 
     Returns the new vertices appended to the old ones and the faces ordered as
     [refined selected faces ..., unselected faces in their original order] (spec §4.8).
     """
-    selected = box_selection(mesh, lat_min, lat_max, lon_min, lon_max, arithmetic)
     local = TriMesh(mesh.vertices, mesh.faces[selected])
     for _ in range(splits):
         local = two_split(*local, arithmetic)
@@ -249,9 +243,9 @@ def refine_locally(
     (spec §4.8), and how many faces each box selected (from the mesh the previous boxes left)."""
     refined, selected = finest, []
     for lat_min, lat_max, lon_min, lon_max, splits in refinement:
-        box = (lat_min, lat_max, lon_min, lon_max)
-        selected.append(int(np.count_nonzero(box_selection(refined, *box, arithmetic))))
-        refined = local_refine(refined, *box, int(splits), arithmetic)
+        faces = box_selection(refined, lat_min, lat_max, lon_min, lon_max, arithmetic)
+        selected.append(int(np.count_nonzero(faces)))
+        refined = local_refine(refined, faces, int(splits), arithmetic)
     return refined, tuple(selected)
 
 

@@ -131,21 +131,25 @@ std::string node_text(const YAML::Node& node, const std::string& where) {
 /// reordering of the atmosphere's channels. Their reference values pass (configs copied from an
 /// experiment keep them).
 void check_reference_only_values(const YAML::Node& section, const std::string& path) {
-  const auto text = [&](const char* key) { return node_text(section[key], path + ": " + key); };
   const auto refuse = [&](const char* key, const std::string& value, const std::string& supported) {
     throw ConfigError(path + ": " + key + ": " + value + " is not supported: neuralom computes the reference's " +
                       supported + " only (remove the key or set it so)");
   };
-  if (section["dt"] && text("dt") != "1") refuse("dt", text("dt"), "dt: 1 (one day per step)");
-  if (section["n_history"] && text("n_history") != "0") {
-    refuse("n_history", text("n_history"), "n_history: 0 (the current day as the only input)");
-  }
-  if (section["normalization"] && text("normalization") != "zscore") {
-    refuse("normalization", text("normalization"), "normalization: zscore");
+  struct Fixed {
+    const char* key;
+    const char* value;
+    const char* meaning;
+  };
+  for (const Fixed& f : {Fixed{"dt", "1", " (one day per step)"},
+                         Fixed{"n_history", "0", " (the current day as the only input)"},
+                         Fixed{"normalization", "zscore", ""}}) {
+    if (!section[f.key]) continue;
+    const std::string value = node_text(section[f.key], path + ": " + f.key);
+    if (value != f.value) refuse(f.key, value, std::string(f.key) + ": " + f.value + f.meaning);
   }
   for (const char* key : {"in_channels_atmos", "out_channels_atmos"}) {
     if (!section[key]) continue;
-    const std::string value = text(key);
+    const std::string value = node_text(section[key], path + ": " + key);
     std::string all;  // 0,1,...,n-1 for the list's length n
     for (std::size_t i = 0, n = section[key].IsSequence() ? section[key].size() : 1; i < n; ++i) {
       all += (i == 0 ? "" : ",") + std::to_string(i);

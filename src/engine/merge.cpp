@@ -93,12 +93,12 @@ void check_complete(const RunPlan& plan, std::vector<BatchRecord>& records) {
   }
 }
 
-std::vector<MetricsTable> reduce_metrics(const RunPlan& plan, const std::vector<BatchRecord>& records) {
+std::vector<MetricsTable> reduce_metrics(const RunPlan& plan, const std::vector<BatchRecord>& records,
+                                         const at::Tensor& ocean_mask) {
   const RunSettings& s = plan.settings;
   const NormStats stats =
       load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels).select(s.out_channels);
-  const std::vector<bool> has_ocean =
-      channels_with_ocean(read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width));
+  const std::vector<bool> has_ocean = channels_with_ocean(ocean_mask);
   const std::vector<std::string> systems = scored_systems(s.baselines);
   std::vector<MetricsTable> tables;
   for (std::size_t k = 0; k < systems.size(); ++k) {
@@ -125,10 +125,10 @@ RunReport write_final_outputs(const RunPlan& plan, std::vector<BatchRecord> reco
   report.stats = total_stats(records);
   report.files.clear();
   const fs::path out(s.output_dir);
+  const at::Tensor mask = read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width);
 
   // Outputs: each appears complete or not at all; the fields first, the longest to write.
   if (s.save_fields) {
-    const at::Tensor mask = read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width);
     auto writer = open_fields_writer(plan, mask, plan.results_file, s.ics);
     spdlog::info("writing {} from {} parts", plan.results_file, records.size());
     for (const auto& r : records) {
@@ -144,7 +144,7 @@ RunReport write_final_outputs(const RunPlan& plan, std::vector<BatchRecord> reco
     writer->commit();
     report.files.push_back(plan.results_file);
   }
-  report.metrics = reduce_metrics(plan, records);
+  report.metrics = reduce_metrics(plan, records, mask);
   write_metrics_csv((out / "metrics.csv").string(), report.metrics);
   report.files.push_back((out / "metrics.csv").string());
   write_metrics_json((out / "metrics.json").string(), report.metrics);

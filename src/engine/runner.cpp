@@ -407,7 +407,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
       std::sort(records.begin(), records.end(),
                 [](const BatchRecord& a, const BatchRecord& b) { return a.batch < b.batch; });
       report.stats = total_stats(records);
-      report.metrics = reduce_metrics(plan, records);
+      report.metrics = reduce_metrics(plan, records, mask);
       report.files = {journal->directory()};
       return;
     }

@@ -19,7 +19,6 @@ AtmosphereForcing::AtmosphereForcing(Model model, std::shared_ptr<const DayReade
       width_(ocean_width),
       substeps_(substeps_per_day > 0 ? substeps_per_day : model_.metadata().substeps_per_day),
       channels_(forcing_channels.empty() ? model_.metadata().forcing_channels : std::move(forcing_channels)),
-      warn_on_nonfinite_(warn_on_nonfinite),
       finite_({}, warn_on_nonfinite) {
   const ModelMetadata& m = model_.metadata();
   if (m.model != "atmos") {
@@ -55,7 +54,7 @@ void AtmosphereForcing::begin(const std::vector<int64_t>& ics) {
     std::ostringstream what;
     what << "the atmosphere's initial state of IC " << ic << " (" << initial_states_->file().path() << ":/fields, time "
          << spec.time_offset + ic * spec.time_stride << ", its channels numbered as the file's)";
-    check_finite(states.back().unsqueeze(0), what.str(), {}, warn_on_nonfinite_);
+    finite_.watch(states.back().unsqueeze(0), what.str());  // a host tensor: checked at once
   }
   at::Tensor host = at::stack(states);
   // Pinned, so that the copy does not make the host wait for the GPU (once per batch).

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <ATen/core/Tensor.h>
+
 #include <nlohmann/json.hpp>
 
 #include "neuralom/engine/batch_record.h"
@@ -33,8 +35,10 @@ namespace neuralom {
 /// missing (with its ICs) or a record that does not belong to this run.
 void check_complete(const RunPlan& plan, std::vector<BatchRecord>& records);
 
-/// Each system's metrics table from complete records in batch order (IC order within).
-std::vector<MetricsTable> reduce_metrics(const RunPlan& plan, const std::vector<BatchRecord>& records);
+/// Each system's metrics table from complete records in batch order (IC order within);
+/// `ocean_mask` (read_land_mask of the output channels) tells which variables can be scored.
+std::vector<MetricsTable> reduce_metrics(const RunPlan& plan, const std::vector<BatchRecord>& records,
+                                         const at::Tensor& ocean_mask);
 /// Each system's extreme-event table (`spec` with its thresholds).
 std::vector<ExtremesTable> reduce_extremes(const RunPlan& plan, const std::vector<BatchRecord>& records,
                                            const ExtremesSpec& spec);

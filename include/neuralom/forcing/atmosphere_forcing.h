@@ -57,7 +57,6 @@ class AtmosphereForcing : public ForcingSource {
   at::Tensor state_;          // [B, C_atm, Ha, Wa]
   at::Tensor previous_;       // forcing of the current day, [B, F, H, W]
   int64_t step_ = 0;
-  bool warn_on_nonfinite_;
   FiniteMonitor finite_;
   // Device markers around each day's sub-steps, summed when reached (CPU: the host clock).
   mutable std::deque<std::pair<DeviceMarker, DeviceMarker>> timings_;
