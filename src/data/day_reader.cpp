@@ -25,10 +25,13 @@ DayReader::DayReader(std::shared_ptr<const FieldsFile> file, std::shared_ptr<con
       throw InputError(msg.str());
     }
   }
-  if (stats.channels() != s.channels) {
+  // The statistics are indexed by the file's channel numbers, as the reference indexes them; they
+  // may hold more channels than the file (or fewer, as long as the channels read are covered).
+  const int64_t highest = *std::max_element(spec_.channels.begin(), spec_.channels.end());
+  if (stats.channels() <= highest) {
     std::ostringstream msg;
-    msg << stats.mean_path << " has " << stats.channels() << " channels but " << where << " has " << s.channels
-        << " (shape " << s.shape_string() << ")";
+    msg << stats.mean_path << " and " << stats.std_path << " hold " << stats.channels() << " channels, but channel "
+        << highest << " of " << where << " (shape " << s.shape_string() << ") is read";
     throw InputError(msg.str());
   }
   if (s.rows < spec_.height || s.cols != spec_.width) {

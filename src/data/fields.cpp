@@ -36,13 +36,14 @@ FieldsFile::FieldsFile(const std::string& path, const std::string& dataset)
                      ", expected 4 dimensions [time, channel, row, column]");
   }
   switch (info.dtype) {
+    case DType::kFloat16:
     case DType::kFloat32:
     case DType::kFloat64:
       dtype_ = info.dtype;
       break;
     case DType::kOther:
       throw InputError(path + ":/" + dataset + " has element type " + info.type_description +
-                       ", expected float32 or float64");
+                       ", expected float16, float32 or float64");
     default:
       dtype_ = DType::kFloat32;  // integer and bool masks are converted on read
   }
@@ -60,11 +61,13 @@ at::Tensor FieldsFile::read(int64_t t, int64_t c0, int64_t nc, int64_t rows, int
   }
   at::Tensor out = at::empty({nc, rows, cols}, at::kFloat);
   file_->read(dataset_, start, count, out.data_ptr<float>());
-  return out;
+  // float16 is read through HDF5's conversion to float32, which is exact, and narrowed back
+  // (exact too): X − C then promotes as the reference's float16 array does.
+  return dtype_ == DType::kFloat16 ? out.to(at::kHalf) : out;
 }
 
 Climatology::Climatology(const std::string& path) : reader_(path) {
-  const NpyInfo& info = reader_.info();  // float32 or float64: the reader rejects other dtypes
+  const NpyInfo& info = reader_.info();  // float16/32/64: the reader rejects other dtypes
   const auto& s = info.shape;
   if (s.size() == 4) {
     shape_ = FieldsShape{s[0], s[1], s[2], s[3]};
@@ -80,7 +83,7 @@ at::Tensor Climatology::read(int64_t t, int64_t c0, int64_t nc, int64_t rows, in
   const int64_t day = single_field() ? 0 : t;
   check_range(path(), shape_, day, c0, nc, rows, cols);
   const bool f64 = dtype() == DType::kFloat64;
-  at::Tensor out = at::empty({nc, rows, cols}, f64 ? at::kDouble : at::kFloat);
+  at::Tensor out = at::empty({nc, rows, cols}, f64 ? at::kDouble : at::kFloat);  // float16: below
   // Rows are contiguous in C order: read `cols` elements per row when the width is cropped, or a
   // whole channel plane at once when it is not.
   const bool full_rows = cols == shape_.cols;
@@ -103,7 +106,7 @@ at::Tensor Climatology::read(int64_t t, int64_t c0, int64_t nc, int64_t rows, in
       }
     }
   }
-  return out;
+  return dtype() == DType::kFloat16 ? out.to(at::kHalf) : out;  // exact both ways
 }
 
 at::Tensor Climatology::read_channels(int64_t t, const std::vector<int64_t>& channels, int64_t rows, int64_t cols) const {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include <ATen/ATen.h>
 
@@ -47,21 +48,21 @@ at::Tensor normalise_day(const at::Tensor& x_in, const at::Tensor& clim_in, cons
   const at::Tensor x = x_in.contiguous();
   const at::Tensor c = clim_in.defined() ? clim_in.contiguous() : at::Tensor();
   at::Tensor out = at::empty(x.sizes(), at::TensorOptions().dtype(at::kFloat).pinned_memory(pin_memory));
-  const bool x64 = x.scalar_type() == at::kDouble;
-  const bool c64 = c.defined() && c.scalar_type() == at::kDouble;
-  if (x.scalar_type() != at::kFloat && !x64) throw std::invalid_argument("normalise_day: x must be float32/float64");
-  if (c.defined() && c.scalar_type() != at::kFloat && !c64) {
-    throw std::invalid_argument("normalise_day: climatology must be float32/float64");
-  }
-  if (x64 && c64) {
-    normalise_all<double, double>(x, c, stats, out);
-  } else if (x64) {
-    normalise_all<double, float>(x, c, stats, out);  // with no climatology the second type is unused
-  } else if (c64) {
-    normalise_all<float, double>(x, c, stats, out);
-  } else {
-    normalise_all<float, float>(x, c, stats, out);
-  }
+  // NumPy's promotion of X − C: float16 − float16 stays float16 (c10::Half rounds the float32
+  // difference to float16, as NumPy's float16 subtraction does), float16 − float32 is float32, ...
+  const auto with_type = [](at::ScalarType t, const char* what, auto&& f) {
+    switch (t) {
+      case at::kHalf: return f(c10::Half{});
+      case at::kFloat: return f(float{});
+      case at::kDouble: return f(double{});
+      default: throw std::invalid_argument(std::string("normalise_day: ") + what + " must be float16/32/64");
+    }
+  };
+  with_type(x.scalar_type(), "x", [&](auto tx) {
+    using TX = decltype(tx);
+    if (!c.defined()) return normalise_all<TX, TX>(x, c, stats, out);  // the second type is unused
+    with_type(c.scalar_type(), "the climatology", [&](auto tc) { normalise_all<TX, decltype(tc)>(x, c, stats, out); });
+  });
   return out;
 }
 

@@ -1,7 +1,10 @@
 #include "neuralom/data/stats.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <sstream>
+#include <stdexcept>
 
 #include "neuralom/core/errors.h"
 #include "neuralom/io/npy.h"
@@ -9,14 +12,21 @@
 namespace neuralom {
 namespace {
 
-std::vector<double> load_vector(const std::string& path, int64_t expected_channels) {
-  const NpyInfo info = read_npy_info(path);  // float32 or float64: the reader rejects other dtypes
+/// The values of a `[1, C, 1, 1]`-like file; C must exceed `highest`, the highest channel used.
+std::vector<double> load_vector(const std::string& path, int64_t highest) {
+  const NpyInfo info = read_npy_info(path);  // float16/32/64: the reader rejects other dtypes
   int64_t non_unit_dims = 0;
   for (const auto d : info.shape) non_unit_dims += d > 1 ? 1 : 0;
-  if (info.numel() != expected_channels || non_unit_dims > 1) {
+  if (non_unit_dims > 1) {
     std::ostringstream s;
-    s << path << ": shape " << info.shape_string() << ", expected " << expected_channels
-      << " channel values, e.g. [1, " << expected_channels << ", 1, 1]";
+    s << path << ": shape " << info.shape_string() << ", expected one value per channel, e.g. [1, "
+      << highest + 1 << ", 1, 1]";
+    throw InputError(s.str());
+  }
+  if (info.numel() <= highest) {
+    std::ostringstream s;
+    s << path << ": shape " << info.shape_string() << " holds " << info.numel() << " channel values, but channel "
+      << highest << " is used (expected at least " << highest + 1 << ", e.g. [1, " << highest + 1 << ", 1, 1])";
     throw InputError(s.str());
   }
   // One dimension at most exceeds 1, so C and Fortran order are the same bytes.
@@ -38,13 +48,19 @@ NormStats NormStats::select(const std::vector<int64_t>& channels) const {
   return out;
 }
 
-NormStats load_norm_stats(const std::string& mean_path, const std::string& std_path, int64_t expected_channels) {
+NormStats load_norm_stats(const std::string& mean_path, const std::string& std_path,
+                          const std::vector<int64_t>& used) {
+  if (used.empty() || *std::min_element(used.begin(), used.end()) < 0) {
+    throw std::invalid_argument("load_norm_stats: the channels used must be a non-empty list of indices >= 0");
+  }
+  const int64_t highest = *std::max_element(used.begin(), used.end());
   NormStats stats;
   stats.mean_path = mean_path;
   stats.std_path = std_path;
-  stats.mean = load_vector(mean_path, expected_channels);
-  stats.std = load_vector(std_path, expected_channels);
-  for (std::size_t c = 0; c < stats.mean.size(); ++c) {
+  stats.mean = load_vector(mean_path, highest);
+  stats.std = load_vector(std_path, highest);
+  for (const int64_t channel : used) {
+    const auto c = static_cast<std::size_t>(channel);
     if (!std::isfinite(stats.mean[c])) {
       throw InputError(mean_path + ": channel " + std::to_string(c) + " has a non-finite mean");
     }
@@ -56,6 +72,12 @@ NormStats load_norm_stats(const std::string& mean_path, const std::string& std_p
     }
   }
   return stats;
+}
+
+std::vector<int64_t> first_channels(int64_t n) {
+  std::vector<int64_t> channels(static_cast<std::size_t>(std::max<int64_t>(n, 0)));
+  std::iota(channels.begin(), channels.end(), int64_t{0});
+  return channels;
 }
 
 }  // namespace neuralom

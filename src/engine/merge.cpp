@@ -97,7 +97,7 @@ std::vector<MetricsTable> reduce_metrics(const RunPlan& plan, const std::vector<
                                          const at::Tensor& ocean_mask) {
   const RunSettings& s = plan.settings;
   const NormStats stats =
-      load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels).select(s.out_channels);
+      load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_stats_channels).select(s.out_channels);
   const std::vector<bool> has_ocean = channels_with_ocean(ocean_mask);
   const std::vector<std::string> systems = scored_systems(s.baselines);
   std::vector<MetricsTable> tables;

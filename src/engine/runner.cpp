@@ -195,7 +195,7 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
   team.run_collectively([&] {
     mask = read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width);
     if (team.is_root()) warn_unscored_variables(s, channels_with_ocean(mask));
-    file_stats = load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels);
+    file_stats = load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_stats_channels);
     out_stats = file_stats.select(s.out_channels);
     ocean = std::make_shared<const FieldsFile>(plan.ocean_file);
     climatology = std::make_shared<const Climatology>(plan.climatology_file);
@@ -286,9 +286,9 @@ RunReport execute_run(const RunPlan& plan, const ExecuteOptions& execute_options
 
     if (plan.atmos) {
       const NormStats atmos_stats =
-          load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_shape.channels);
+          load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_stats_channels);
       DayReaderSpec aspec;
-      for (int64_t c = 0; c < plan.atmos_shape.channels; ++c) aspec.channels.push_back(c);
+      aspec.channels = plan.atmos_stats_channels;
       aspec.height = plan.atmos_height;
       aspec.width = plan.atmos_width;
       aspec.time_offset = s.atmos_time_offset;

@@ -10,6 +10,8 @@
 #include <limits>
 #include <utility>
 
+#include <c10/util/Half.h>
+
 #include "io/detail/file_descriptor.h"
 #include "io/detail/join_shape.h"
 #include "io/detail/npy_header_dict.h"
@@ -60,7 +62,10 @@ bool parse_descr(const std::string& descr, NpyInfo& info) {
   // '|' (byte order not applicable) is wrong for a multi-byte type; '=' is the host's order.
   if (descr.size() != 3 || (descr[0] != '<' && descr[0] != '>' && descr[0] != '=')) return false;
   const std::string code = descr.substr(1);
-  if (code == "f4") {
+  if (code == "f2") {
+    info.dtype = DType::kFloat16;
+    info.itemsize = 2;
+  } else if (code == "f4") {
     info.dtype = DType::kFloat32;
     info.itemsize = 4;
   } else if (code == "f8") {
@@ -149,7 +154,7 @@ NpyInfo parse_header(int fd, const std::string& path) {
     if (!present) throw InputError(path + ": malformed .npy header: missing key '" + name + "'");
   }
   if (!parse_descr(info.descr, info)) {
-    throw InputError(path + ": unsupported dtype '" + info.descr + "' (expected float32 or float64)");
+    throw InputError(path + ": unsupported dtype '" + info.descr + "' (expected float16, float32 or float64)");
   }
 
   int64_t numel = 1;
@@ -184,6 +189,7 @@ void byteswap_in_place(void* data, int64_t count) {
 
 void byteswap_buffer(void* data, int64_t count, int itemsize) {
   switch (itemsize) {
+    case 2: byteswap_in_place<uint16_t>(data, count); break;
     case 4: byteswap_in_place<uint32_t>(data, count); break;
     case 8: byteswap_in_place<uint64_t>(data, count); break;
     default: break;
@@ -275,7 +281,13 @@ void NpyReader::read_as(int64_t offset, int64_t count, T* out) const {
     const int64_t n = std::min(kConvertChunk, count - done);
     read_bytes(staging.data(), offset + done, n);
     if (info_.byteswap) byteswap_buffer(staging.data(), n, itemsize);
-    if (info_.dtype == DType::kFloat32) {
+    if (info_.dtype == DType::kFloat16) {
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t bits;
+        std::memcpy(&bits, staging.data() + i * 2, 2);
+        out[done + i] = static_cast<T>(c10::detail::fp16_ieee_to_fp32_value(bits));  // exact
+      }
+    } else if (info_.dtype == DType::kFloat32) {
       for (int64_t i = 0; i < n; ++i) {
         float v;
         std::memcpy(&v, staging.data() + i * 4, 4);

@@ -380,7 +380,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   try {
     (void)read_land_mask(s.land_mask_path, s.out_channels, plan.height, plan.width);
     step = "loading the statistics";
-    const NormStats stats = load_norm_stats(s.global_means_path, s.global_stds_path, o.channels);
+    const NormStats stats = load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_stats_channels);
     step = "reading the first and last day";
     DayReaderSpec spec;
     spec.channels = s.in_channels;
@@ -394,9 +394,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (plan.atmos) {
       step = "reading the atmosphere's initial states";
       const NormStats astats =
-          load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_shape.channels);
+          load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_stats_channels);
       DayReaderSpec aspec;
-      aspec.channels = range(0, plan.atmos_shape.channels);
+      aspec.channels = plan.atmos_stats_channels;
       aspec.height = plan.atmos_height;
       aspec.width = plan.atmos_width;
       aspec.time_offset = s.atmos_time_offset;

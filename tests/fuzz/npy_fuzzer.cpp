@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     fuzz::expect_refused([&] { reader.read(n, 1, f.data()); }, "a read past the end");
     fuzz::expect_refused([&] { reader.read(-1, 1, f.data()); }, "a read before the start");
     fuzz::expect_refused([&] { reader.read(0, n + 1, d.data()); }, "a read longer than the array");
-    if (n > 0 && n <= 4096) (void)load_norm_stats(path, path, n);
+    if (n > 0 && n <= 4096) (void)load_norm_stats(path, path, first_channels(n));
   } catch (const Error&) {
     // Refused with a message: the expected outcome for malformed input.
   }

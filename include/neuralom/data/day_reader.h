@@ -29,7 +29,7 @@ struct DayReaderSpec {
 
 class DayReader {
  public:
-  /// `stats` covers all of the file's channels (indexed by file channel). `climatology` may be
+  /// `stats` is indexed by file channel and covers the channels read. `climatology` may be
   /// null. Validates channels, grid and the climatology's shape against the file; throws InputError.
   DayReader(std::shared_ptr<const FieldsFile> file, std::shared_ptr<const Climatology> climatology,
             const NormStats& stats, DayReaderSpec spec);

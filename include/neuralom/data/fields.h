@@ -24,7 +24,8 @@ struct FieldsShape {
   std::string shape_string() const;  ///< "[365, 97, 361, 720]"
 };
 
-/// `<file>:/<dataset>`, rank 4, float32 or float64 (other real types are converted to float32).
+/// `<file>:/<dataset>`, rank 4, float16, float32 or float64 (integer and bool types are converted
+/// to float32).
 class FieldsFile {
  public:
   /// Opens and checks rank and element type. Throws InputError ("<path>: no dataset 'fields'",
@@ -36,8 +37,9 @@ class FieldsFile {
   const FieldsShape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }
 
-  /// Reads `[t, c0:c0+nc, 0:rows, 0:cols]` as a CPU tensor `[nc, rows, cols]` of float64 if the
-  /// file is float64, else float32. Throws InputError for out-of-range requests.
+  /// Reads `[t, c0:c0+nc, 0:rows, 0:cols]` as a CPU tensor `[nc, rows, cols]` in the file's float
+  /// type (float16, float32 or float64; float32 for integer and bool types), so that arithmetic on
+  /// it promotes as NumPy's on the reference's arrays. Throws InputError for out-of-range requests.
   at::Tensor read(int64_t t, int64_t c0, int64_t nc, int64_t rows, int64_t cols) const;
 
  private:
@@ -49,7 +51,7 @@ class FieldsFile {
 };
 
 /// The climatology `.npy`: `[T, C, R, W]` (one field per day of year), or a single field
-/// `[C, R, W]` / `[1, C, R, W]` used for every day. float32 or float64, C order.
+/// `[C, R, W]` / `[1, C, R, W]` used for every day. float16, float32 or float64, C order.
 class Climatology {
  public:
   /// Throws InputError for other ranks or dtypes.

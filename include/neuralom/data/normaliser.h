@@ -2,9 +2,10 @@
 //
 //   Z = nan_to_num(((X − C) − mean[c]) / std[c])        cast to float32
 //
-// X − C is computed in the wider of the two element types (float32 − float32 stays float32, as
-// in NumPy), the rest in float64 because the statistics are float64. NaN (land in the data) → 0;
-// ±Inf stay ±Inf after the float32 cast, as NumPy's nan_to_num followed by the reference's cast.
+// X − C is computed in the wider of the two element types (float32 − float32 stays float32 and
+// float16 − float16 float16, as in NumPy), the rest in float64 because the statistics are
+// float64. NaN (land in the data) → 0; ±Inf stay ±Inf after the float32 cast, as NumPy's
+// nan_to_num followed by the reference's cast.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -13,7 +14,7 @@
 
 namespace neuralom {
 
-/// `x`: CPU `[n, H, W]` float32 or float64; `climatology`: the same shape (any of the two dtypes)
+/// `x`: CPU `[n, H, W]` float16, float32 or float64; `climatology`: the same shape (any of the three)
 /// or an undefined tensor for none; `stats`: n channels. Returns float32 `[n, H, W]`, in pinned
 /// host memory if `pin_memory` (for asynchronous copies to a GPU).
 /// Throws std::invalid_argument on shape or dtype mismatches (callers validate inputs first).

@@ -40,6 +40,8 @@ struct RunPlan {
   int64_t days_available = 0;       ///< ocean days usable (file and climatology)
   int64_t atmos_substeps = 0;       ///< forecast: model applications per ocean day
   std::vector<int64_t> atmos_forcing_channels;  ///< forecast: atmosphere channels used as forcing
+  std::vector<int64_t> ocean_stats_channels;    ///< file channels the ocean statistics must cover (in ∪ out)
+  std::vector<int64_t> atmos_stats_channels;    ///< forecast: atmosphere file channels read (0..in_channels−1)
   std::vector<int64_t> save_channels;           ///< indices into the output channels, ascending
   std::vector<int64_t> save_leads;              ///< lead days written to the fields file, ascending
 

@@ -7,11 +7,12 @@
 namespace neuralom {
 
 /// Element types the engine understands in .npy and HDF5 files.
-enum class DType { kFloat32, kFloat64, kBool, kInt8, kUInt8, kInt16, kInt32, kInt64, kOther };
+enum class DType { kFloat16, kFloat32, kFloat64, kBool, kInt8, kUInt8, kInt16, kInt32, kInt64, kOther };
 
 /// "float32", "float64", "bool", ... for messages.
 inline const char* dtype_name(DType dtype) {
   switch (dtype) {
+    case DType::kFloat16: return "float16";
     case DType::kFloat32: return "float32";
     case DType::kFloat64: return "float64";
     case DType::kBool: return "bool";

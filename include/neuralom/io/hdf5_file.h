@@ -19,7 +19,7 @@ namespace neuralom {
 /// Shape and element type of a dataset.
 struct H5DatasetInfo {
   std::vector<int64_t> shape;
-  DType dtype = DType::kOther;  ///< float32/float64/integers/bool(enum) as far as recognised
+  DType dtype = DType::kOther;  ///< float16 (IEEE)/float32/float64/integers/bool(enum) as far as recognised
   std::string type_description; ///< e.g. "float32", "int64", "string" — for messages
 
   std::string shape_string() const;  ///< "[5, 97, 33, 64]"

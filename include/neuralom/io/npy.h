@@ -1,4 +1,4 @@
-// NumPy .npy files: strict header parsing and random-access reads of float32/float64 arrays.
+// NumPy .npy files: strict header parsing and random-access reads of float16/32/64 arrays.
 //
 // Used for the normalisation statistics (`mean_s_t_ssh.npy`, `[1, 97, 1, 1]` float64) and the
 // day-of-year climatology (`climate_mean_s_t_ssh.npy`, `[T, 97, H+1, W]`, up to ~37 GB), which is
@@ -9,8 +9,8 @@
 // climatology must be read a slice at a time, and every malformed or unexpected file (wrong dtype,
 // byte order, Fortran order, truncated) rejected with a message that names it. The format is small
 // (a magic string, a Python dict literal, raw bytes), so this reader covers exactly what the
-// engine reads — float32/float64, either byte order, C order (or Fortran order along one axis) —
-// and writes nothing.
+// engine reads — float16/32/64, either byte order, C order (or Fortran order along one axis) — and
+// writes nothing.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +25,7 @@ namespace neuralom {
 struct NpyInfo {
   std::string path;
   std::string descr;           ///< the header's 'descr', e.g. "<f4"
-  DType dtype = DType::kOther; ///< kFloat32 or kFloat64 (others are rejected)
+  DType dtype = DType::kOther; ///< kFloat16, kFloat32 or kFloat64 (others are rejected)
   int itemsize = 0;            ///< bytes per element
   bool byteswap = false;       ///< stored big-endian on this little-endian host
   bool fortran_order = false;
@@ -37,8 +37,8 @@ struct NpyInfo {
 };
 
 /// Parses and validates the header: magic, version 1.0/2.0/3.0, a well-formed dict with exactly
-/// 'descr', 'fortran_order' and 'shape', a float32 or float64 dtype, and a file size matching the
-/// shape. Throws InputError naming the file and what is wrong.
+/// 'descr', 'fortran_order' and 'shape', a float16, float32 or float64 dtype, and a file size
+/// matching the shape. Throws InputError naming the file and what is wrong.
 NpyInfo read_npy_info(const std::string& path);
 
 /// Positioned reads from a C-order .npy file. Thread-safe (pread on one descriptor).
@@ -56,8 +56,8 @@ class NpyReader {
   const NpyInfo& info() const { return info_; }
 
   /// Reads `count` consecutive elements starting at flat (C-order) element `offset`, converting
-  /// float32/float64 (either byte order) to the output type. Throws InputError for out-of-range
-  /// requests or short reads.
+  /// float16/float32/float64 (either byte order) to the output type (exactly, when widening).
+  /// Throws InputError for out-of-range requests or short reads.
   void read(int64_t offset, int64_t count, float* out) const;
   void read(int64_t offset, int64_t count, double* out) const;
 

@@ -335,8 +335,16 @@ void validate_ocean_data(RunPlan& plan) {
   }
   check_grid_against(where, plan.ocean_shape, plan.height, plan.width, plan.stages.front().path);
 
-  // Statistics cover every channel of the file.
-  (void)load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_shape.channels);
+  // Statistics of the channels read and written, indexed by file channel as the reference does
+  // (they may hold more channels than the file).
+  std::set<int64_t> used(s.in_channels.begin(), s.in_channels.end());
+  used.insert(s.out_channels.begin(), s.out_channels.end());
+  plan.ocean_stats_channels.assign(used.begin(), used.end());
+  const NormStats stats = load_norm_stats(s.global_means_path, s.global_stds_path, plan.ocean_stats_channels);
+  if (stats.channels() != plan.ocean_shape.channels) {
+    spdlog::info("the statistics {} hold {} channels, the data {} {}: they are matched by channel number",
+                 s.global_means_path, stats.channels(), where, plan.ocean_shape.channels);
+  }
 
   // Climatology: a day-of-year stack or one field, covering the channels and grid used.
   require_file(s.climate_mean_path, "climatology");
@@ -445,13 +453,21 @@ void validate_atmosphere(RunPlan& plan) {
   const FieldsFile file(plan.atmos_file);
   plan.atmos_shape = file.shape();
   const std::string where = plan.atmos_file + ":/fields";
-  if (plan.atmos_shape.channels != a.in_channels) {
+  // The model's state is the file's first in_channels channels (the reference reads
+  // fields[:, in_channels_atmos], 0..68); further channels are not read.
+  if (plan.atmos_shape.channels < a.in_channels) {
     throw ModelError(where + " has shape " + plan.atmos_shape.shape_string() + ": " +
                      std::to_string(plan.atmos_shape.channels) + " channels, but the atmosphere model " + a.path +
-                     " takes " + std::to_string(a.in_channels));
+                     " takes " + std::to_string(a.in_channels) + " (channels 0.." + std::to_string(a.in_channels - 1) +
+                     " of the file)");
+  }
+  if (plan.atmos_shape.channels > a.in_channels) {
+    spdlog::info("{} has {} channels: the atmosphere model reads channels 0..{}", where, plan.atmos_shape.channels,
+                 a.in_channels - 1);
   }
   check_grid_against(where, plan.atmos_shape, plan.atmos_height, plan.atmos_width, a.path);
-  (void)load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_shape.channels);
+  plan.atmos_stats_channels = first_channels(a.in_channels);
+  (void)load_norm_stats(s.global_means_path_atmos, s.global_stds_path_atmos, plan.atmos_stats_channels);
 
   const int64_t last_ic = max_of(s.ics);
   // The snapshot of the last initial condition, offset + steps_per_day * ic, must exist; absurd

@@ -28,6 +28,19 @@ void describe_type(hid_t type, H5DatasetInfo& info) {
   info.dtype = DType::kOther;
   if (type_class == H5T_FLOAT) {
     info.type_description = "float" + std::to_string(size * 8);
+    if (size == 2) {
+      // IEEE binary16 (NumPy's float16, as h5py writes it): HDF5 converts it to float32 exactly.
+      // Other 16-bit layouts (bfloat16) are not recognised.
+      std::size_t sign = 0, exponent_pos = 0, exponent_size = 0, mantissa_pos = 0, mantissa_size = 0;
+      const bool fields =
+          H5Tget_fields(type, &sign, &exponent_pos, &exponent_size, &mantissa_pos, &mantissa_size) >= 0;
+      if (fields && sign == 15 && exponent_pos == 10 && exponent_size == 5 && mantissa_pos == 0 && mantissa_size == 10 &&
+          H5Tget_ebias(type) == 15) {
+        info.dtype = DType::kFloat16;
+      } else {
+        info.type_description = "a 16-bit float that is not IEEE float16 (bfloat16?)";
+      }
+    }
     if (size == 4) info.dtype = DType::kFloat32;
     if (size == 8) info.dtype = DType::kFloat64;
   } else if (type_class == H5T_INTEGER) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -55,6 +56,29 @@ TEST(Normaliser, Float32DifferenceIsRoundedLikeNumPy) {
   const at::Tensor x64 = at::tensor(std::vector<double>{16777217.0}).view({1, 1, 1});
   const at::Tensor c64 = at::tensor(std::vector<double>{16777216.0}).view({1, 1, 1});
   EXPECT_EQ(normalise_day(x64, c64, s).item<float>(), 1.0F);
+}
+
+TEST(Normaliser, Float16DifferencePromotesLikeNumPy) {
+  NormStats s;
+  s.mean = {0.0};
+  s.std = {1.0};
+  const auto one = [](double v, at::ScalarType t) { return at::full({1, 1, 1}, v, at::TensorOptions().dtype(t)); };
+  // float16 − float16 stays float16: 2050 − 0.5 = 2049.5 rounds to 2050 (float16 spacing is 2
+  // between 2048 and 4096); 2052 − 1 = 2051 is a tie and goes to the even 2052, as in NumPy.
+  EXPECT_EQ(normalise_day(one(2050, at::kHalf), one(0.5, at::kHalf), s).item<float>(), 2050.0F);
+  EXPECT_EQ(normalise_day(one(2052, at::kHalf), one(1, at::kHalf), s).item<float>(), 2052.0F);
+  // With a float32 or float64 climatology (or data) the difference is exact.
+  EXPECT_EQ(normalise_day(one(2050, at::kHalf), one(0.5, at::kFloat), s).item<float>(), 2049.5F);
+  EXPECT_EQ(normalise_day(one(2050, at::kHalf), one(0.5, at::kDouble), s).item<float>(), 2049.5F);
+  EXPECT_EQ(normalise_day(one(2050, at::kFloat), one(0.5, at::kHalf), s).item<float>(), 2049.5F);
+  EXPECT_EQ(normalise_day(one(2050, at::kDouble), one(0.5, at::kHalf), s).item<float>(), 2049.5F);
+  // No climatology: the float16 value itself; NaN (land) is 0 as for the other types.
+  s.mean = {0.25};
+  s.std = {0.5};
+  EXPECT_EQ(normalise_day(one(0.333251953125, at::kHalf), at::Tensor(), s).item<float>(),
+            static_cast<float>((0.333251953125 - 0.25) / 0.5));
+  EXPECT_EQ(normalise_day(one(std::nan(""), at::kHalf), at::Tensor(), s).item<float>(), 0.0F);
+  EXPECT_THROW(normalise_day(one(1, at::kBFloat16), at::Tensor(), s), std::invalid_argument);
 }
 
 TEST(Normaliser, DenormaliseInFloat64) {

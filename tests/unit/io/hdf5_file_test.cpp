@@ -10,9 +10,11 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -305,6 +307,44 @@ TEST(H5FileTest, ConvertsIntegerAndBoolDatasetsOnRead) {
   EXPECT_EQ(wide, (std::vector<double>{0, 1, 4000000000.0}));
   file.read("mask", {0}, {4}, out.data());
   EXPECT_EQ(out, (std::vector<float>{0, 1, 1, 0}));
+}
+
+/// A 16-bit float type built as h5py builds numpy's float16 (IEEE binary16), or another layout.
+/// The caller closes it.
+hid_t half_type(std::size_t exponent_size, std::size_t mantissa_size, std::size_t ebias) {
+  const hid_t type = H5Tcopy(H5T_IEEE_F32LE);
+  H5Tset_fields(type, 15, mantissa_size, exponent_size, 0, mantissa_size);
+  H5Tset_size(type, 2);
+  H5Tset_ebias(type, ebias);
+  return type;
+}
+
+TEST(H5FileTest, ReadsFloat16ExactlyAndRefusesOther16BitFloats) {
+  const TempDir dir;
+  const std::string path = dir.file("half.h5");
+  // 1, −2, 1/3 rounded to float16, the smallest subnormal 2^−24, the largest finite 65504, −inf, NaN.
+  const std::vector<uint16_t> bits{0x3C00, 0xC000, 0x3555, 0x0001, 0x7BFF, 0xFC00, 0x7E00};
+  {
+    RawFile raw(path);
+    const Id half(half_type(5, 10, 15), H5Tclose);
+    raw.add("half", half.get(), half.get(), {7}, bits.data());
+    const Id brain(half_type(8, 7, 127), H5Tclose);  // bfloat16's layout
+    raw.add("bfloat16", brain.get(), brain.get(), {7}, bits.data());
+  }
+  const H5File file = H5File::open_read(path);
+  EXPECT_EQ(file.dataset_info("half").dtype, DType::kFloat16);
+  EXPECT_EQ(file.dataset_info("half").type_description, "float16");
+  std::vector<float> out(7);
+  file.read("half", {0}, {7}, out.data());
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(std::vector<float>(out.begin(), out.end() - 1),
+            (std::vector<float>{1.0F, -2.0F, 0.333251953125F, std::ldexp(1.0F, -24), 65504.0F, -inf}));
+  EXPECT_TRUE(std::isnan(out[6]));
+
+  EXPECT_EQ(file.dataset_info("bfloat16").dtype, DType::kOther);
+  EXPECT_EQ(file.dataset_info("bfloat16").type_description, "a 16-bit float that is not IEEE float16 (bfloat16?)");
+  EXPECT_EQ(error_message<InputError>([&] { file.read("bfloat16", {0}, {7}, out.data()); }),
+            path + ":/bfloat16 holds a 16-bit float that is not IEEE float16 (bfloat16?), expected numbers");
 }
 
 TEST(H5FileTest, ScalarDatasetsHaveAnEmptyShape) {

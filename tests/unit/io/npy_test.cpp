@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -171,11 +173,11 @@ TEST(NpyHeaderTest, RejectsUnsupportedDtypes) {
   const std::string data(8, '\0');
   const std::string path = dir.file("bad.npy");
   EXPECT_EQ(header_error(dir, npy_bytes(dict("<c8", "(1,)"), data)),
-            path + ": unsupported dtype '<c8' (expected float32 or float64)");
+            path + ": unsupported dtype '<c8' (expected float16, float32 or float64)");
   // Integers and bools are valid numpy, but nothing the engine reads holds them.
-  for (const char* descr : {"<i8", "<i4", "|u1", "|b1", "<f2"}) {
+  for (const char* descr : {"<i8", "<i4", "|u1", "|b1", "<f16"}) {
     EXPECT_EQ(header_error(dir, npy_bytes(dict(descr, "(1,)"), data)),
-              path + ": unsupported dtype '" + descr + "' (expected float32 or float64)");
+              path + ": unsupported dtype '" + descr + "' (expected float16, float32 or float64)");
   }
   EXPECT_TRUE(contains(header_error(dir, npy_bytes(dict("<U2", "(1,)"), data)), "unsupported dtype '<U2'"));
   // '|' means "byte order not applicable", which is wrong for a multi-byte type.
@@ -257,6 +259,30 @@ TEST(NpyReaderTest, ConvertsBigEndianFloat32AndNativeOrderMarker) {
     std::vector<double> d(3);
     NpyReader(path).read(0, 3, d.data());
     EXPECT_EQ(d[2], static_cast<double>(1e-20f)) << path;
+  }
+}
+
+TEST(NpyReaderTest, ConvertsFloat16ExactlyInEitherByteOrder) {
+  // IEEE binary16 bit patterns and their values: 1, −2, 1/3 rounded to float16, the smallest
+  // subnormal 2^−24, the largest finite 65504, +inf and a NaN.
+  const std::vector<uint16_t> bits{0x3C00, 0xC000, 0x3555, 0x0001, 0x7BFF, 0x7C00, 0x7E00};
+  const std::vector<double> values{1.0, -2.0, 0.333251953125, std::ldexp(1.0, -24), 65504.0,
+                                   std::numeric_limits<double>::infinity()};
+  const TempDir dir;
+  const std::string le = dir.write("le.npy", npy_bytes(dict("<f2", "(7,)"), bytes_of(bits)));
+  const std::string be = dir.write("be.npy", npy_bytes(dict(">f2", "(7,)"), bytes_of(bits, /*big_endian=*/true)));
+  for (const auto& path : {le, be}) {
+    const NpyReader reader(path);
+    EXPECT_EQ(reader.info().dtype, DType::kFloat16) << path;
+    EXPECT_EQ(reader.info().itemsize, 2) << path;
+    std::vector<double> d(7);
+    reader.read(0, 7, d.data());
+    for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ(d[i], values[i]) << path << " element " << i;
+    EXPECT_TRUE(std::isnan(d[6])) << path;
+    std::vector<float> f(2);
+    reader.read(2, 2, f.data());
+    EXPECT_EQ(f[0], 0.333251953125F) << path;
+    EXPECT_EQ(f[1], std::ldexp(1.0F, -24)) << path;
   }
 }
 
