@@ -278,15 +278,17 @@ std::string RunPlan::describe() const {
   const RunSettings& s = settings;
   std::ostringstream o;
   o << "mode:            " << run_mode_name(s.mode) << "\n";
-  o << "ocean data:      " << ocean_file << " " << ocean_shape.shape_string() << "\n";
-  o << "climatology:     " << climatology_file << " " << climatology_shape.shape_string()
+  o << "ocean data:      " << ocean_file << " " << ocean_shape.shape_string() << " " << dtype_name(ocean_dtype) << "\n";
+  o << "climatology:     " << climatology_file << " " << climatology_shape.shape_string() << " "
+    << dtype_name(climatology_dtype)
     << (climatology_shape.times == 1 ? " (one field for all days)" : "") << "\n";
   o << "land mask:       " << s.land_mask_path << "\n";
   o << "statistics:      " << s.global_means_path << ", " << s.global_stds_path << "\n";
   for (std::size_t k = 0; k < stages.size(); ++k) o << "stage " << k + 1 << ":         " << stages[k].path << ": " << stages[k].summary() << "\n";
   if (atmos) {
     o << "atmosphere:      " << atmos->path << ": " << atmos->summary() << "\n";
-    o << "atmos data:      " << atmos_file << " " << atmos_shape.shape_string() << ", snapshot of day d = "
+    o << "atmos data:      " << atmos_file << " " << atmos_shape.shape_string() << " " << dtype_name(atmos_dtype)
+      << ", snapshot of day d = "
       << s.atmos_time_offset << " + " << s.atmos_steps_per_day << "*d\n";
     o << "atmos stepping:  " << atmos_substeps << " sub-steps per ocean day, forcing channels ["
       << join(atmos_forcing_channels) << "]\n";

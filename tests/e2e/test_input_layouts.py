@@ -99,6 +99,10 @@ def test_float16_data_and_climatology_subtract_in_float16(neuralom, golden_stage
     write_fields(half / YEAR_FILE, x16)
     np.save(half / CLIMATOLOGY, c16)
     assert np.load(half / CLIMATOLOGY).dtype == np.float16
+    plan = neuralom("simulate", "--data-dir", half, "--stages", f"{golden_stages[0]},{golden_stages[1]}",
+                    "--prediction-length", 4, "--ics", "0,1", "--output", tmp_path / "dry", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "[5, 97, 33, 64] float16" in plan.stdout and "climate_mean_s_t_ssh.npy [5, 97, 33, 64] float16" in plan.stdout
     single = copy_of(OCEAN_DATA, tmp_path / "single")
     write_fields(single / YEAR_FILE, anomaly16.astype(np.float32))
     np.save(single / CLIMATOLOGY, np.zeros(c16.shape, np.float32))

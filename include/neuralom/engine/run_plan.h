@@ -25,10 +25,13 @@ struct RunPlan {
   // Resolved inputs.
   std::string ocean_file;           ///< the yearly ocean data file in use
   FieldsShape ocean_shape;
+  DType ocean_dtype = DType::kFloat32;
   std::string climatology_file;
   FieldsShape climatology_shape;    ///< times = 1 for a single field
+  DType climatology_dtype = DType::kFloat32;
   std::string atmos_file;           ///< forecast mode
   FieldsShape atmos_shape;
+  DType atmos_dtype = DType::kFloat32;
   std::vector<ModelMetadata> stages;
   std::optional<ModelMetadata> atmos;
 

@@ -327,6 +327,7 @@ void validate_ocean_data(RunPlan& plan) {
   if (fs::is_regular_file(s.land_mask_path, ec)) probe_fields_file_isolated(s.land_mask_path, mask_request);
   const FieldsFile file(plan.ocean_file);
   plan.ocean_shape = file.shape();
+  plan.ocean_dtype = file.dtype();
   const std::string where = plan.ocean_file + ":/fields";
   if (plan.ocean_shape.channels <= max_of(s.in_channels)) {
     throw InputError(where + " has shape " + plan.ocean_shape.shape_string() + ": " +
@@ -351,6 +352,7 @@ void validate_ocean_data(RunPlan& plan) {
   plan.climatology_file = s.climate_mean_path;
   const Climatology clim(s.climate_mean_path);
   plan.climatology_shape = clim.shape();
+  plan.climatology_dtype = clim.dtype();
   const FieldsShape& c = plan.climatology_shape;
   if (c.channels != plan.ocean_shape.channels || c.rows < plan.height || c.cols != plan.width) {
     throw InputError(s.climate_mean_path + ": shape " + read_npy_info(s.climate_mean_path).shape_string() +
@@ -452,6 +454,7 @@ void validate_atmosphere(RunPlan& plan) {
   probe_fields_file_isolated(plan.atmos_file, request);
   const FieldsFile file(plan.atmos_file);
   plan.atmos_shape = file.shape();
+  plan.atmos_dtype = file.dtype();
   const std::string where = plan.atmos_file + ":/fields";
   // The model's state is the file's first in_channels channels (the reference reads
   // fields[:, in_channels_atmos], 0..68); further channels are not read.
